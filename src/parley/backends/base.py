@@ -1,0 +1,199 @@
+"""The backend seam: the ``Backend`` protocol and its neutral request/event vocabulary.
+
+Words here are deliberately not the API's (``Turn``, ``Part``, ``BackendEvent``) so a
+reader always knows which side of ``translate.py`` they are on.
+
+Contract of ``Backend.generate``:
+- the first event is ``Accepted``, as soon as the request has passed the backend's own
+  checks (it fits the context, its grammar compiles) — errors found before it are
+  plain HTTP errors, later ones arrive mid-stream;
+- then ``PromptProcessed`` (input token counts, known before any output token) when
+  the generation gets capacity, then any number of ``TextChunk``, ``ToolCallStart``,
+  ``ToolCallChunk`` and ``ToolCallEnd``, and last exactly one ``Finished``;
+- tool-call events are well nested (start, chunks, end) and never interleave with text;
+- closing the iterator early (``aclose``) cancels generation and frees its capacity;
+- failures raise ``parley.errors.ParleyError`` subclasses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+# --- request ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TextPart:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePart:
+    media_type: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallPart:
+    """A tool call the assistant made earlier in the conversation."""
+
+    call_id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResultPart:
+    call_id: str
+    parts: tuple[TextPart | ImagePart, ...]
+    is_error: bool = False
+
+
+Part = TextPart | ImagePart | ToolCallPart | ToolResultPart
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    role: Literal["user", "assistant", "system"]
+    parts: tuple[Part, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolMode:
+    """How tools may be used: ``auto`` (model decides), ``required`` (at least one
+    call, of ``only`` when set), or ``none``; ``single`` allows at most one call."""
+
+    kind: Literal["auto", "required", "none"] = "auto"
+    only: str | None = None
+    single: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Sampling:
+    temperature: float = 1.0
+    top_p: float | None = None
+    top_k: int | None = None
+    seed: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationRequest:
+    """One generation. ``turns`` ends with an assistant turn when that turn is a
+    prefill the model continues. ``max_tokens`` is already clamped to the model."""
+
+    model: str
+    system: str | None
+    turns: tuple[Turn, ...]
+    max_tokens: int
+    tools: tuple[ToolSpec, ...] = ()
+    tool_mode: ToolMode = field(default_factory=ToolMode)
+    stop_sequences: tuple[str, ...] = ()
+    sampling: Sampling = field(default_factory=Sampling)
+    json_schema: dict[str, Any] | None = None
+    priority: Literal["interactive", "batch"] = "interactive"
+
+    @property
+    def prefill(self) -> str | None:
+        if self.turns and self.turns[-1].role == "assistant":
+            return "".join(p.text for p in self.turns[-1].parts if isinstance(p, TextPart))
+        return None
+
+
+# --- events -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """The backend took the request; generation may still wait for capacity."""
+
+
+@dataclass(frozen=True, slots=True)
+class PromptProcessed:
+    input_tokens: int
+    cached_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TextChunk:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallStart:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallChunk:
+    """A fragment of the call's arguments as JSON text; fragments concatenate."""
+
+    json: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallEnd:
+    arguments: dict[str, Any]
+
+
+FinishReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use", "context_window"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    reason: FinishReason
+    output_tokens: int
+    stop_sequence: str | None = None
+
+
+BackendEvent = (
+    Accepted | PromptProcessed | TextChunk | ToolCallStart | ToolCallChunk | ToolCallEnd | Finished
+)
+
+
+# --- the protocol -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    context_window: int
+    max_output_tokens: int
+    tools: bool = True
+    images: bool = False
+    thinking: bool = False
+    structured_output: bool = True
+    parallel_sequences: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    ok: bool
+    detail: str = ""
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """What every inference backend provides. ``capabilities`` is valid after start."""
+
+    name: str
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    async def start(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+    def generate(self, request: GenerationRequest) -> AsyncGenerator[BackendEvent, None]: ...
+
+    async def count_tokens(self, request: GenerationRequest) -> int: ...
+
+    async def health(self) -> Health: ...

@@ -1,0 +1,228 @@
+"""``LlamaCppBackend``: the async ``Backend`` in front of the llama.cpp engine thread.
+
+Preparing a request (template rendering, tokenizing, building the sampler chain) runs
+in a worker thread, so a large prompt never blocks the event loop; decoding runs on
+the engine thread. Events come back through an ``asyncio.Queue`` fed with
+``call_soon_threadsafe``. Closing the event iterator cancels the job, which frees its
+slot before the next decode step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import random
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import llama_cpp as lc
+from pydantic import BaseModel, ConfigDict, Field
+
+from parley.backends.base import (
+    Accepted,
+    BackendEvent,
+    Capabilities,
+    Finished,
+    GenerationRequest,
+    Health,
+    Sampling,
+)
+from parley.backends.llama_cpp.engine import Engine, EngineConfig, Job
+from parley.backends.llama_cpp.grammar import (
+    GrammarSpec,
+    json_schema_grammar,
+    tool_call_grammar,
+)
+from parley.backends.llama_cpp.model import LlamaModel, resolve_gguf
+from parley.backends.llama_cpp.output import OutputPipeline
+from parley.backends.llama_cpp.prompt import ChatTemplate
+from parley.errors import InternalError, InvalidRequestError, ParleyError, prompt_too_long
+
+
+class LlamaCppOptions(BaseModel):
+    """``options`` of a model served by ``backend = "llama_cpp"``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    gguf: str = Field("bundled:smollm2", description="path, or bundled:<name>")
+    slots: int = Field(1, ge=1, le=256, description="sequences decoded together")
+    ctx_per_slot: int | None = Field(None, ge=256, description="default: training context")
+    n_batch: int = Field(512, ge=32)
+    n_threads: int = Field(0, ge=0, description="0: all cores")
+    n_gpu_layers: int = Field(0, ge=0)
+    chat_template: str | None = Field(None, description="Jinja source overriding the GGUF's")
+    max_output_tokens: int | None = Field(None, ge=1)
+
+
+class LlamaCppBackend:
+    def __init__(self, name: str, options: LlamaCppOptions) -> None:
+        self.name = name
+        self.options = options
+        self._model: LlamaModel | None = None
+        self._engine: Engine | None = None
+        self._template: ChatTemplate | None = None
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self._load)
+
+    def _load(self) -> None:
+        model = LlamaModel(resolve_gguf(self.options.gguf), n_gpu_layers=self.options.n_gpu_layers)
+        config = EngineConfig(
+            slots=self.options.slots,
+            ctx_per_slot=self.options.ctx_per_slot or model.n_ctx_train,
+            n_batch=self.options.n_batch,
+            n_threads=self.options.n_threads,
+        )
+        self._template = ChatTemplate(
+            self.options.chat_template or model.chat_template(),
+            bos_token=model.bos_text,
+            eos_token=model.eos_text,
+        )
+        self._engine = Engine(model, config)
+        self._model = model
+
+    async def aclose(self) -> None:
+        engine, model = self._engine, self._model
+        self._engine = self._model = None
+        if engine is not None:
+            await asyncio.to_thread(engine.close)
+        if model is not None:
+            model.close()
+
+    @property
+    def capabilities(self) -> Capabilities:
+        engine = self._ready()
+        window = engine.ctx_per_slot
+        return Capabilities(
+            context_window=window,
+            max_output_tokens=min(self.options.max_output_tokens or window, window),
+            tools=True,
+            images=False,
+            thinking=False,
+            structured_output=True,
+            parallel_sequences=engine.config.slots,
+        )
+
+    async def health(self) -> Health:
+        if self._engine is None:
+            return Health(ok=False, detail="not started")
+        return Health(ok=True, detail=f"{self._engine.queued()} waiting")
+
+    # --- requests --------------------------------------------------------------------
+
+    async def count_tokens(self, request: GenerationRequest) -> int:
+        return len(await asyncio.to_thread(self._tokens, request))
+
+    async def generate(self, request: GenerationRequest) -> AsyncGenerator[BackendEvent, None]:
+        engine = self._ready()
+        tokens, sampler = await asyncio.to_thread(self._prepare, request)
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[list[BackendEvent] | ParleyError] = asyncio.Queue()
+
+        def deliver(item: list[BackendEvent] | ParleyError) -> None:
+            # RuntimeError: the loop is gone, so nobody is listening any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        job = Job(
+            prompt=tokens,
+            max_tokens=request.max_tokens,
+            sampler=sampler,
+            output=OutputPipeline(
+                stop_sequences=request.stop_sequences,
+                parse_tools=bool(request.tools) and request.tool_mode.kind != "none",
+            ),
+            deliver=deliver,
+            batch_priority=request.priority == "batch",
+        )
+        engine.submit(job)
+        finished = False
+        try:
+            yield Accepted()
+            while not finished:
+                item = await queue.get()
+                if isinstance(item, ParleyError):
+                    raise item
+                for event in item:
+                    finished = isinstance(event, Finished)
+                    yield event
+        finally:
+            if not finished:
+                engine.cancel(job)
+
+    # --- preparation (worker thread) -------------------------------------------------
+
+    def _ready(self) -> Engine:
+        if self._engine is None:
+            raise InternalError(f"model backend {self.name!r} is not started")
+        return self._engine
+
+    def _tokens(self, request: GenerationRequest) -> list[int]:
+        assert self._template is not None and self._model is not None
+        return self._model.tokenize(self._template.render(request))
+
+    def _prepare(self, request: GenerationRequest) -> tuple[list[int], Any]:
+        tokens = self._tokens(request)
+        window = self._ready().ctx_per_slot
+        if len(tokens) >= window:
+            raise prompt_too_long(len(tokens), window)
+        return tokens, self._sampler(request)
+
+    def _sampler(self, request: GenerationRequest) -> Any:
+        assert self._model is not None
+        grammar = _grammar_for(request)
+        chain = lc.llama_sampler_chain_init(lc.llama_sampler_chain_default_params())
+        if grammar is not None:
+            lc.llama_sampler_chain_add(chain, self._grammar_sampler(grammar, chain))
+        for sampler in _sampling_chain(request.sampling):
+            lc.llama_sampler_chain_add(chain, sampler)
+        return chain
+
+    def _grammar_sampler(self, grammar: GrammarSpec, chain: Any) -> Any:
+        assert self._model is not None
+        vocab, text = self._model.vocab, grammar.text.encode()
+        if grammar.lazy_trigger is None:
+            sampler = lc.llama_sampler_init_grammar(vocab, text, b"root")
+        else:
+            patterns = (ctypes.c_char_p * 1)(grammar.lazy_trigger.encode())
+            sampler = lc.llama_sampler_init_grammar_lazy_patterns(
+                vocab, text, b"root", patterns, 1, None, 0
+            )
+        if not sampler:
+            lc.llama_sampler_free(chain)
+            raise _schema_error()
+        return sampler
+
+
+def _grammar_for(request: GenerationRequest) -> GrammarSpec | None:
+    try:
+        if request.json_schema is not None:
+            return json_schema_grammar(request.json_schema)
+        return tool_call_grammar(request.tools, request.tool_mode)
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        raise _schema_error() from exc
+
+
+def _schema_error() -> InvalidRequestError:
+    return InvalidRequestError(
+        "a tool's input_schema or the output format's schema could not be turned into a "
+        "decoding grammar; simplify the schema (plain types, enums, required properties) "
+        "and try again"
+    )
+
+
+def _sampling_chain(sampling: Sampling) -> list[Any]:
+    if sampling.temperature <= 0.0:
+        return [lc.llama_sampler_init_greedy()]
+    chain = []
+    if sampling.top_k:
+        chain.append(lc.llama_sampler_init_top_k(sampling.top_k))
+    if sampling.top_p is not None and sampling.top_p < 1.0:
+        chain.append(lc.llama_sampler_init_top_p(sampling.top_p, 1))
+    seed = sampling.seed if sampling.seed is not None else random.getrandbits(32)
+    chain.append(lc.llama_sampler_init_temp(sampling.temperature))
+    chain.append(lc.llama_sampler_init_dist(seed))
+    return chain

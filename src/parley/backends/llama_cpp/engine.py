@@ -1,0 +1,296 @@
+"""The decode loop: one thread owns the llama.cpp context and serves many sequences.
+
+The context holds ``slots`` sequences, each with its own KV cache of
+``ctx_per_slot`` tokens. Every step builds one ``llama_batch`` from all busy slots:
+one token for each slot that is generating, then chunks of prompt for slots still
+prefilling (``n_batch`` tokens in all), decodes it once, and samples every slot whose
+logits came out, each with its own sampler chain (temperature, top-p/k, grammar). Jobs
+join between steps and leave the moment they finish or are cancelled: continuous
+batching, as llama.cpp's own server does it.
+
+Prefix reuse: a slot keeps the tokens its KV cache holds after a job ends. A new job
+goes to the free slot sharing the longest prefix with its prompt and only the rest is
+prefilled; ``PromptProcessed.cached_tokens`` says how much was reused.
+
+Threading: only this thread touches the context. Other threads submit and cancel
+jobs (under a condition variable) and receive events through each job's ``deliver``
+callback, which must be thread-safe. Interactive jobs are admitted before batch jobs.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import llama_cpp as lc
+
+from parley.backends.base import BackendEvent, Finished, FinishReason, PromptProcessed
+from parley.backends.llama_cpp.model import LlamaModel
+from parley.backends.llama_cpp.output import OutputPipeline
+from parley.errors import InternalError, ParleyError
+
+log = logging.getLogger(__name__)
+
+Delivery = Callable[[list[BackendEvent] | ParleyError], None]
+
+
+@dataclass(eq=False)
+class Job:
+    """One generation as the engine sees it. ``sampler`` is owned and freed here."""
+
+    prompt: list[int]
+    max_tokens: int
+    sampler: Any
+    output: OutputPipeline
+    deliver: Delivery
+    batch_priority: bool = False
+    cancelled: bool = False
+    produced: int = 0
+
+
+@dataclass(eq=False)
+class _Slot:
+    seq_id: int
+    cached: list[int] = field(default_factory=list)
+    job: Job | None = None
+    pending: list[int] = field(default_factory=list)
+    next_token: int | None = None
+    last_used: int = 0
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    slots: int = 1
+    ctx_per_slot: int = 4096
+    n_batch: int = 512
+    n_threads: int = 0  # 0: all cores
+
+    def threads(self) -> int:
+        return self.n_threads or os.cpu_count() or 1
+
+
+class Engine:
+    def __init__(self, model: LlamaModel, config: EngineConfig) -> None:
+        self.model = model
+        self.config = config
+        self._cv = threading.Condition()
+        self._waiting: dict[bool, deque[Job]] = {False: deque(), True: deque()}
+        self._slots = [_Slot(seq_id=i) for i in range(config.slots)]
+        self._closing = False
+        self._clock = 0
+        self._piece_buf = ctypes.create_string_buffer(256)
+        self._ctx = self._new_context()
+        self._memory = lc.llama_get_memory(self._ctx)
+        self.ctx_per_slot = int(lc.llama_n_ctx_seq(self._ctx))
+        self._batch = lc.llama_batch_init(config.n_batch, 0, 1)
+        self._thread = threading.Thread(target=self._run, name="llama-engine", daemon=True)
+        self._thread.start()
+
+    def _new_context(self) -> Any:
+        params = lc.llama_context_default_params()
+        params.n_ctx = self.config.slots * self.config.ctx_per_slot
+        params.n_batch = self.config.n_batch
+        params.n_ubatch = self.config.n_batch
+        params.n_seq_max = self.config.slots
+        params.n_threads = self.config.threads()
+        params.n_threads_batch = self.config.threads()
+        params.kv_unified = False
+        params.no_perf = True
+        ctx = lc.llama_init_from_model(self.model.ptr, params)
+        if not ctx:
+            raise RuntimeError("llama.cpp could not create a context")
+        return ctx
+
+    # --- called from other threads ---------------------------------------------------
+
+    def submit(self, job: Job) -> None:
+        with self._cv:
+            if self._closing:
+                raise InternalError("the model is shutting down")
+            self._waiting[job.batch_priority].append(job)
+            self._cv.notify()
+
+    def cancel(self, job: Job) -> None:
+        with self._cv:
+            job.cancelled = True
+            self._cv.notify()
+
+    def queued(self) -> int:
+        with self._cv:
+            return sum(len(q) for q in self._waiting.values())
+
+    def close(self) -> None:
+        with self._cv:
+            self._closing = True
+            self._cv.notify()
+        self._thread.join()
+        lc.llama_batch_free(self._batch)
+        lc.llama_free(self._ctx)
+
+    # --- the engine thread -----------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while not self._closing and not self._work_ready():
+                    self._cv.wait()
+                if self._closing:
+                    break
+                self._drop_cancelled()
+                self._admit()
+            try:
+                self._step()
+            except Exception as exc:  # a worker loop must survive one bad step
+                log.exception("llama.cpp engine step failed")
+                self._fail_all(InternalError(f"the model failed while generating: {exc}"))
+        self._fail_all(InternalError("the model was shut down while generating"))
+
+    def _work_ready(self) -> bool:
+        busy = any(slot.job is not None for slot in self._slots)
+        return busy or any(self._waiting.values())
+
+    def _drop_cancelled(self) -> None:
+        for queue in self._waiting.values():
+            for job in [j for j in queue if j.cancelled]:
+                queue.remove(job)
+                lc.llama_sampler_free(job.sampler)
+        for slot in self._slots:
+            if slot.job is not None and slot.job.cancelled:
+                self._release(slot)
+
+    def _admit(self) -> None:
+        for batch_priority in (False, True):
+            queue = self._waiting[batch_priority]
+            while queue:
+                slot = self._pick_slot(queue[0].prompt)
+                if slot is None:
+                    return
+                self._assign(slot, queue.popleft())
+
+    def _pick_slot(self, prompt: list[int]) -> _Slot | None:
+        free = [s for s in self._slots if s.job is None]
+        if not free:
+            return None
+        return max(free, key=lambda s: (_common_prefix(s.cached, prompt), -s.last_used))
+
+    def _assign(self, slot: _Slot, job: Job) -> None:
+        reuse = _common_prefix(slot.cached, job.prompt)
+        if reuse == len(job.prompt):
+            reuse -= 1  # the last prompt token must be decoded again for its logits
+        lc.llama_memory_seq_rm(self._memory, slot.seq_id, reuse, -1)
+        slot.cached = job.prompt[:reuse]
+        slot.pending = job.prompt[reuse:]
+        slot.next_token = None
+        slot.job = job
+        self._clock += 1
+        slot.last_used = self._clock
+        job.deliver([PromptProcessed(input_tokens=len(job.prompt), cached_tokens=reuse)])
+
+    def _step(self) -> None:
+        batch = self._batch
+        batch.n_tokens = 0
+        to_sample: list[tuple[_Slot, int]] = []
+        for slot in self._slots:
+            if slot.job is not None and slot.next_token is not None:
+                to_sample.append((slot, self._add(slot, [slot.next_token])))
+                slot.next_token = None
+        for slot in self._slots:
+            room = self.config.n_batch - batch.n_tokens
+            if slot.job is None or not slot.pending or room <= 0:
+                continue
+            chunk, slot.pending = slot.pending[:room], slot.pending[room:]
+            last = self._add(slot, chunk)
+            if not slot.pending:
+                to_sample.append((slot, last))
+        if batch.n_tokens == 0:
+            return
+        status = lc.llama_decode(self._ctx, batch)
+        if status != 0:
+            raise RuntimeError(f"llama_decode returned {status}")
+        for slot, index in to_sample:
+            self._sample(slot, index)
+
+    def _add(self, slot: _Slot, tokens: list[int]) -> int:
+        """Append ``tokens`` of ``slot`` to the batch; logits only for the last one."""
+        batch = self._batch
+        pos = len(slot.cached)
+        for offset, token in enumerate(tokens):
+            i = batch.n_tokens
+            batch.token[i] = token
+            batch.pos[i] = pos + offset
+            batch.n_seq_id[i] = 1
+            batch.seq_id[i][0] = slot.seq_id
+            batch.logits[i] = offset == len(tokens) - 1
+            batch.n_tokens = i + 1
+        slot.cached.extend(tokens)
+        return int(batch.n_tokens) - 1
+
+    def _sample(self, slot: _Slot, index: int) -> None:
+        job = slot.job
+        assert job is not None
+        if job.max_tokens == 0:
+            self._finish(slot, "max_tokens", [])
+            return
+        token = lc.llama_sampler_sample(job.sampler, self._ctx, index)
+        job.produced += 1
+        if self.model.is_eog(token):
+            self._finish(slot, "tool_use" if job.output.tool_calls else "end_turn", [])
+            return
+        events = job.output.feed(self.model.piece(token, self._piece_buf))
+        if job.output.stop_sequence is not None:
+            self._finish(slot, "stop_sequence", events)
+        elif job.produced >= job.max_tokens:
+            self._finish(slot, "max_tokens", events)
+        elif len(slot.cached) + 1 >= self.ctx_per_slot:
+            self._finish(slot, "context_window", events)
+        else:
+            slot.next_token = token
+            if events:
+                job.deliver(events)
+
+    def _finish(self, slot: _Slot, reason: FinishReason, events: list[BackendEvent]) -> None:
+        job = slot.job
+        assert job is not None
+        events = events + job.output.finish()
+        stop = job.output.stop_sequence
+        if stop is not None:
+            reason = "stop_sequence"
+        events.append(Finished(reason=reason, output_tokens=job.produced, stop_sequence=stop))
+        job.deliver(events)
+        self._release(slot)
+
+    def _release(self, slot: _Slot) -> None:
+        if slot.job is not None:
+            lc.llama_sampler_free(slot.job.sampler)
+        slot.job = None
+        slot.pending = []
+        slot.next_token = None
+
+    def _fail_all(self, error: ParleyError) -> None:
+        for slot in self._slots:
+            if slot.job is not None:
+                slot.job.deliver(error)
+                self._release(slot)
+                # The KV cache may hold a half-decoded batch: forget it.
+                lc.llama_memory_seq_rm(self._memory, slot.seq_id, -1, -1)
+                slot.cached = []
+        with self._cv:
+            for queue in self._waiting.values():
+                while queue:
+                    job = queue.popleft()
+                    job.deliver(error)
+                    lc.llama_sampler_free(job.sampler)
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i

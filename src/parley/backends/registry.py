@@ -1,0 +1,47 @@
+"""Backend kinds by name, each with the options model its config table must satisfy.
+
+``build_backend`` validates a model's ``options`` against its kind's model at load
+time, so a typo in the config fails at start-up with the field named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from parley.backends.base import Backend
+
+
+@dataclass(frozen=True)
+class BackendKind:
+    options: type[BaseModel]
+    factory: Callable[[str, Any], Backend]
+
+
+def _llama_cpp() -> BackendKind:
+    from parley.backends.llama_cpp import LlamaCppBackend, LlamaCppOptions
+
+    return BackendKind(options=LlamaCppOptions, factory=LlamaCppBackend)
+
+
+KINDS: dict[str, Callable[[], BackendKind]] = {"llama_cpp": _llama_cpp}
+
+
+class BackendConfigError(ValueError):
+    """A model's backend kind or options are wrong; the message says which."""
+
+
+def build_backend(name: str, kind: str, options: dict[str, Any]) -> Backend:
+    if kind not in KINDS:
+        raise BackendConfigError(
+            f"model {name!r}: unknown backend {kind!r}; known: {', '.join(sorted(KINDS))}"
+        )
+    spec = KINDS[kind]()
+    try:
+        parsed = spec.options.model_validate(options)
+    except ValidationError as exc:
+        raise BackendConfigError(f"model {name!r}: invalid {kind} options: {exc}") from exc
+    return spec.factory(name, parsed)

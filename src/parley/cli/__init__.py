@@ -1,0 +1,17 @@
+"""The ``parley`` command: a click group, one module per command group."""
+
+from __future__ import annotations
+
+import click
+
+from parley import __version__
+from parley.cli.serve import serve
+
+
+@click.group()
+@click.version_option(__version__, prog_name="parley")
+def main() -> None:
+    """Parley: the Claude API, served by open-weights models on your own hardware."""
+
+
+main.add_command(serve)

@@ -1,0 +1,145 @@
+"""Settings: a TOML file plus ``PARLEY_*`` environment variables (pydantic-settings).
+
+Precedence, highest first: keyword overrides, environment (``__`` nests, e.g.
+``PARLEY_SERVER__PORT=9000``; lists and tables as JSON, e.g.
+``PARLEY_ALIASES='{"claude-*": "smollm2-135m-instruct"}'``), the TOML file named by
+``--config`` or ``PARLEY_CONFIG``, then the defaults below, which describe the embedded
+default: the bundled SmolLM2-135M-Instruct GGUF on llama.cpp.
+
+Settings are never built at import time; call :func:`load_settings`.
+Backend options stay an untyped table here and are validated by the backend kind's own
+options model when the registry builds the backend, so a typo fails at start-up.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+BUNDLED_MODEL_ID = "smollm2-135m-instruct"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SamplingDefaults(_Section):
+    """Sampling used when a request sets none (always under ``2026-10-21``)."""
+
+    temperature: float = Field(1.0, ge=0.0, le=2.0)
+    top_p: float | None = Field(None, gt=0.0, le=1.0)
+    top_k: int | None = Field(None, ge=0)
+
+
+class ModelConfig(_Section):
+    """One served model: its public id, aliases, and the backend that answers it."""
+
+    id: str = Field(min_length=1, max_length=256)
+    display_name: str | None = None
+    backend: str = "llama_cpp"
+    aliases: list[str] = Field(default_factory=list)
+    created_at: datetime = EPOCH
+    sampling: SamplingDefaults = Field(default_factory=SamplingDefaults)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("created_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _bundled_model() -> ModelConfig:
+    # SmolLM2's model card recommends a low temperature; at the API default of 1.0
+    # a 135M model mostly rambles.
+    return ModelConfig(
+        id=BUNDLED_MODEL_ID,
+        display_name="SmolLM2 135M Instruct",
+        backend="llama_cpp",
+        created_at=datetime(2024, 10, 31, tzinfo=UTC),
+        sampling=SamplingDefaults(temperature=0.2, top_p=0.9),
+        options={"gguf": "bundled:smollm2"},
+    )
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    # Absolute base URL clients reach this server at; used for absolute links such
+    # as a batch's results_url. Defaults to http://{host}:{port}.
+    public_base_url: str | None = None
+    max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
+    # Seconds between SSE ping events while a stream waits for the model.
+    ping_interval: float = Field(5.0, gt=0)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class AuthSettings(_Section):
+    # Keys accepted on the data plane. When empty and open_access is off, the first
+    # start generates one into the data directory and prints it once.
+    api_keys: list[SecretStr] = Field(default_factory=list)
+    open_access: bool = False
+
+
+class Settings(BaseSettings):
+    """Everything a Parley process is configured with."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PARLEY_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        toml_file=None,
+    )
+
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("parley")))
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    models: list[ModelConfig] = Field(default_factory=lambda: [_bundled_model()])
+    # Extra names for served models: exact names or shell-style patterns
+    # ("claude-*"), e.g. so Claude Code's model names reach a local model.
+    aliases: dict[str, str] = Field(default_factory=dict)
+    inference_geo: str = "global"
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    def base_url(self) -> str:
+        if self.server.public_base_url:
+            return self.server.public_base_url.rstrip("/")
+        return f"http://{self.server.host}:{self.server.port}"
+
+
+def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
+    """Build settings from ``config_file`` (or ``$PARLEY_CONFIG``), env and overrides."""
+    path = config_file or os.environ.get("PARLEY_CONFIG")
+    if path is not None and not Path(path).is_file():
+        raise FileNotFoundError(f"config file not found: {path}")
+
+    class _FromFile(Settings):
+        model_config = SettingsConfigDict(toml_file=path)
+
+    return _FromFile(**overrides)

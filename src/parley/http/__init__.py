@@ -1,0 +1,1 @@
+"""The thin ASGI layer: parse, authenticate, call one service, serialise, map errors."""

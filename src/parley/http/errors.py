@@ -1,0 +1,97 @@
+"""The single place where exceptions become the API's error envelope.
+
+``ParleyError`` subclasses carry their own type and status; request-validation errors
+become 400 ``invalid_request_error`` naming the field path the way the API does
+(``messages.0.content: Field required``); unknown routes are 404 and wrong methods 405
+in the same envelope; anything unexpected is logged and answered as 500 ``api_error``
+without internals.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from parley.errors import (
+    InternalError,
+    InvalidRequestError,
+    NotFoundError,
+    ParleyError,
+)
+
+log = logging.getLogger(__name__)
+
+
+class MethodNotAllowedError(InvalidRequestError):
+    status = 405
+
+
+def request_id_of(request: Request) -> str | None:
+    state = request.scope.get("state") or {}
+    rid = state.get("request_id")
+    return rid if isinstance(rid, str) else None
+
+
+def error_response(error: ParleyError, request_id: str | None) -> JSONResponse:
+    return JSONResponse(error.body(request_id), status_code=error.status, headers=error.headers)
+
+
+def validation_message(errors: Sequence[Any]) -> str:
+    """The API's ``<path>: <problem>`` wording for the first validation error."""
+    first = errors[0]
+    kind = first.get("type", "")
+    message = str(first.get("msg", "invalid value"))
+    if kind == "json_invalid":
+        detail = message.removeprefix("Invalid JSON: ")
+        return f"The request body is not valid JSON: {detail}"
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    return f"{'.'.join(loc)}: {message}" if loc else message
+
+
+def as_invalid_request(exc: ValidationError) -> InvalidRequestError:
+    return InvalidRequestError(validation_message(exc.errors(include_url=False)))
+
+
+async def _parley_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ParleyError)
+    return error_response(exc, request_id_of(request))
+
+
+async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    error = InvalidRequestError(validation_message(exc.errors()))
+    return error_response(error, request_id_of(request))
+
+
+async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    error: ParleyError
+    if exc.status_code == 404:
+        error = NotFoundError("The requested resource could not be found.")
+    elif exc.status_code == 405:
+        error = MethodNotAllowedError(
+            f"Method {request.method} is not allowed for {request.url.path}."
+        )
+    else:
+        error = InvalidRequestError(str(exc.detail))
+    return error_response(error, request_id_of(request))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    error = InternalError("Internal server error: Parley hit an unexpected error; see its log.")
+    return error_response(error, request_id_of(request))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ParleyError, _parley_error)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(Exception, _unexpected)

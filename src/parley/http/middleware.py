@@ -1,0 +1,99 @@
+"""Pure ASGI middleware (no buffering, so SSE streams pass straight through).
+
+``RequestContextMiddleware`` gives every request a ``req_…`` id (kept in
+``scope["state"]``) and stamps ``request-id`` plus deployment-wide headers on every
+response, errors included. It also enforces the body size limit without reading a
+body whole: a declared ``content-length`` over the limit is refused at once with 413,
+and a chunked body is counted as it arrives.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from parley.errors import RequestTooLargeError
+from parley.ids import new_id
+
+
+def too_large(limit: int) -> RequestTooLargeError:
+    megabytes = limit / (1024 * 1024)
+    return RequestTooLargeError(
+        f"Request exceeds the maximum allowed number of bytes. The maximum request size "
+        f"is {megabytes:g} MB."
+    )
+
+
+class RequestContextMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        extra_headers: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.extra_headers = [(k.encode(), v.encode()) for k, v in extra_headers]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = new_id("req")
+        scope.setdefault("state", {})["request_id"] = request_id
+        stamped = [(b"request-id", request_id.encode()), *self.extra_headers]
+
+        async def send_stamped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *stamped]
+            await send(message)
+
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_body_bytes:
+            await _send_error(send_stamped, too_large(self.max_body_bytes), request_id)
+            return
+        await self.app(scope, self._counting(receive), send_stamped)
+
+    def _counting(self, receive: Receive) -> Receive:
+        received = 0
+        limit = self.max_body_bytes
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise too_large(limit)
+            return message
+
+        return counted
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _send_error(send: Send, error: RequestTooLargeError, request_id: str) -> None:
+    body = json.dumps(error.body(request_id)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,75 @@
+"""``POST /v1/messages`` (JSON and SSE) and ``POST /v1/messages/count_tokens``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from parley.http.deps import ContextDep, ServicesDep
+from parley.http.routes.body import parse_body
+from parley.http.sse import start_stream
+from parley.wire.requests import MessageCountTokensParams, MessageCreateParams
+from parley.wire.responses import MessageTokensCount
+
+router = APIRouter()
+T = TypeVar("T")
+
+# Status a proxy logs for a client that went away; nobody receives this response.
+CLIENT_CLOSED = 499
+
+
+@router.post("/v1/messages")
+async def create_message(
+    request: Request,
+    ctx: ContextDep,
+    svc: ServicesDep,
+) -> Response:
+    params = await parse_body(request, MessageCreateParams)
+    prepared = svc.messages.prepare(params, ctx)
+    if params.stream:
+        return await start_stream(
+            svc.messages.stream(prepared),
+            ping_interval=svc.settings.server.ping_interval,
+            request_id=ctx.request_id,
+        )
+    message = await _unless_disconnected(request, svc.messages.create(prepared))
+    if message is None:
+        return Response(status_code=CLIENT_CLOSED)
+    return JSONResponse(message.to_wire())
+
+
+@router.post("/v1/messages/count_tokens")
+async def count_tokens(
+    request: Request,
+    ctx: ContextDep,
+    svc: ServicesDep,
+) -> JSONResponse:
+    params = await parse_body(request, MessageCountTokensParams)
+    tokens = await svc.messages.count_tokens(params, ctx)
+    return JSONResponse(MessageTokensCount(input_tokens=tokens).model_dump())
+
+
+async def _unless_disconnected(request: Request, work: Awaitable[T]) -> T | None:
+    """``work``'s result, or None (with ``work`` cancelled) if the client goes away."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_disconnected(request))
+    try:
+        done, _ = await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+    if task in done:
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return None
+
+
+async def _disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass

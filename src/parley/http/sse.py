@@ -1,0 +1,128 @@
+"""Server-sent events: framing, keep-alive pings, and errors after the stream began.
+
+Every event carries both the ``event:`` line and ``type`` in its data (SDK 2.x no
+longer copies one into the other); there is no ``[DONE]``. While the model is busy
+before producing anything (queued, or prefilling a long prompt), ``ping`` events keep
+the connection alive. An error after the 200 went out is sent as an ``error`` event
+and the stream ends without ``message_stop``.
+
+``EventPump`` reads the source in a task so a wait can time out for a ping without
+cancelling the source. ``start_stream`` commits to a 200 only once the backend has
+accepted the request, so errors found early — a prompt that is too long, a schema
+that cannot be compiled — still get their real HTTP status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+from starlette.responses import StreamingResponse
+
+from parley.errors import InternalError, ParleyError
+from parley.streaming import StreamAccepted
+from parley.wire.responses import RawMessageStartEvent
+
+T = TypeVar("T")
+
+PING = b'event: ping\ndata: {"type": "ping"}\n\n'
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+class _Timeout:
+    pass
+
+
+TIMEOUT = _Timeout()
+
+
+class EventPump(Generic[T]):
+    def __init__(self, source: AsyncIterator[T]) -> None:
+        self._source = source
+        self._pending: asyncio.Task[T] | None = None
+
+    async def next(self, wait: float | None) -> T | _Timeout:
+        """The next item, ``TIMEOUT`` if none came within ``wait`` seconds;
+        raises StopAsyncIteration at the end."""
+        if self._pending is None:
+            self._pending = asyncio.ensure_future(anext(self._source))
+        done, _ = await asyncio.wait({self._pending}, timeout=wait)
+        if not done:
+            return TIMEOUT
+        task, self._pending = self._pending, None
+        return task.result()
+
+    async def aclose(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration, ParleyError):
+                await self._pending
+            self._pending = None
+        aclose = getattr(self._source, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def encode(event: BaseModel) -> bytes:
+    if isinstance(event, RawMessageStartEvent):
+        data: Any = {"type": event.type, "message": event.message.to_wire()}
+        payload = json.dumps(data, separators=(",", ":"))
+    else:
+        payload = event.model_dump_json()
+    kind = getattr(event, "type", "message")
+    return f"event: {kind}\ndata: {payload}\n\n".encode()
+
+
+def encode_error(error: ParleyError, request_id: str | None) -> bytes:
+    payload = json.dumps(error.body(request_id), separators=(",", ":"))
+    return f"event: error\ndata: {payload}\n\n".encode()
+
+
+async def start_stream(
+    source: AsyncIterator[BaseModel | StreamAccepted],
+    *,
+    ping_interval: float,
+    request_id: str | None,
+) -> StreamingResponse:
+    """A 200 SSE response for ``source``; raises if ``source`` fails before accepting."""
+    pump: EventPump[BaseModel | StreamAccepted] = EventPump(source)
+    try:
+        first = await pump.next(None)
+    except BaseException:
+        await pump.aclose()
+        raise
+    body = _body(pump, first, ping_interval, request_id)
+    return StreamingResponse(
+        body, media_type="text/event-stream; charset=utf-8", headers=SSE_HEADERS
+    )
+
+
+async def _body(
+    pump: EventPump[BaseModel | StreamAccepted],
+    first: BaseModel | StreamAccepted | _Timeout,
+    ping_interval: float,
+    request_id: str | None,
+) -> AsyncIterator[bytes]:
+    item = first
+    try:
+        while True:
+            if isinstance(item, _Timeout):
+                yield PING
+            elif isinstance(item, BaseModel):
+                yield encode(item)
+            try:
+                item = await pump.next(ping_interval)
+            except StopAsyncIteration:
+                return
+            except ParleyError as error:
+                yield encode_error(error, request_id)
+                return
+            except Exception as exc:  # after the 200, the error event is all we can send
+                yield encode_error(InternalError(f"generation failed: {exc}"), request_id)
+                return
+    finally:
+        await pump.aclose()

@@ -1,0 +1,131 @@
+"""The Messages service: create (streaming or not) and count_tokens.
+
+``prepare`` does everything that can fail before a response starts — model lookup,
+the conversation rules, translation — so those failures are plain HTTP errors.
+``stream`` then runs the backend and yields the API's stream events through the one
+assembler; ``create`` drains the same stream. ``count_tokens`` renders and tokenizes
+exactly as generation does, so its answer equals ``usage.input_tokens`` (plus cache
+tokens) of the same request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from dataclasses import dataclass
+
+from parley.backends.base import Accepted, GenerationRequest, PromptProcessed
+from parley.catalog import Catalog, ServedModel
+from parley.conversation import RequestTraits, check_request
+from parley.errors import InvalidRequestError
+from parley.ids import new_id
+from parley.protocol import ApiVersion
+from parley.streaming import ACCEPTED, MessageAssembler, StreamAccepted
+from parley.translate import to_generation
+from parley.wire.requests import MessageCountTokensParams, MessageCreateParams, _MessageInputParams
+from parley.wire.responses import Message, RawMessageStreamEvent, Usage
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """What a call carries besides its body."""
+
+    request_id: str
+    version: ApiVersion
+    betas: frozenset[str]
+
+
+@dataclass(frozen=True)
+class PreparedMessage:
+    model: ServedModel
+    generation: GenerationRequest
+    params: MessageCreateParams
+
+
+class MessagesService:
+    def __init__(self, catalog: Catalog, *, inference_geo: str) -> None:
+        self.catalog = catalog
+        self.inference_geo = inference_geo
+
+    def prepare(self, params: MessageCreateParams, ctx: CallContext) -> PreparedMessage:
+        model = self._checked(params, ctx)
+        if params.inference_geo not in (None, self.inference_geo):
+            raise InvalidRequestError(
+                f'inference_geo: "{params.inference_geo}" is not available on this '
+                f'deployment; it runs inference in "{self.inference_geo}"'
+            )
+        caps = model.backend.capabilities
+        generation = to_generation(
+            params,
+            model=model.id,
+            max_output_tokens=caps.max_output_tokens,
+            default_sampling=model.default_sampling,
+        )
+        return PreparedMessage(model=model, generation=generation, params=params)
+
+    async def stream(
+        self, prepared: PreparedMessage
+    ) -> AsyncIterator[RawMessageStreamEvent | StreamAccepted]:
+        """``ACCEPTED`` once the backend took the request, then the API's stream events
+        (ending with ``message_stop``)."""
+        async for event in self._events(prepared, self._assembler(prepared)):
+            yield event
+
+    async def create(self, prepared: PreparedMessage) -> Message:
+        assembler = self._assembler(prepared)
+        async for _ in self._events(prepared, assembler):
+            pass
+        return assembler.message
+
+    async def count_tokens(self, params: MessageCountTokensParams, ctx: CallContext) -> int:
+        model = self._checked(params, ctx)
+        generation = to_generation(
+            params, model=model.id, max_output_tokens=1, default_sampling=model.default_sampling
+        )
+        return await model.backend.count_tokens(generation)
+
+    def _checked(self, params: _MessageInputParams, ctx: CallContext) -> ServedModel:
+        model = self.catalog.resolve(params.model)
+        traits = RequestTraits(
+            version=ctx.version,
+            betas=ctx.betas,
+            capabilities=model.backend.capabilities,
+            model=model.id,
+        )
+        check_request(params, traits)
+        return model
+
+    def _assembler(self, prepared: PreparedMessage) -> MessageAssembler:
+        assembler = MessageAssembler(
+            message_id=new_id("msg"),
+            model=prepared.model.id,
+            usage=Usage(input_tokens=0, output_tokens=0),
+        )
+        if prepared.params.diagnostics is not None:
+            # Parley does not diagnose prompt-cache misses; say so rather than stay silent.
+            assembler.message.diagnostics = {"cache_miss_reason": {"type": "unavailable"}}
+        return assembler
+
+    async def _events(
+        self, prepared: PreparedMessage, assembler: MessageAssembler
+    ) -> AsyncIterator[RawMessageStreamEvent | StreamAccepted]:
+        backend = prepared.model.backend
+        async with aclosing(backend.generate(prepared.generation)) as events:
+            async for event in events:
+                if isinstance(event, Accepted):
+                    yield ACCEPTED
+                    continue
+                if isinstance(event, PromptProcessed):
+                    assembler.message.usage = self._usage(event)
+                    for out in assembler.start():
+                        yield out
+                    continue
+                for out in assembler.feed(event):
+                    yield out
+
+    def _usage(self, prompt: PromptProcessed) -> Usage:
+        return Usage(
+            input_tokens=prompt.input_tokens,
+            output_tokens=0,
+            inference_geo=self.inference_geo,
+        )

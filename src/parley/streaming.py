@@ -1,0 +1,159 @@
+"""One assembler: backend events → the API's stream events, and the final ``Message``.
+
+A streaming response sends the events as SSE; a non-streaming response is the same
+stream drained, returning ``assembler.message``. So both forms always agree.
+
+Block rules (reference §3): blocks are opened in index order and never interleave;
+text opens lazily, so whitespace the model writes before or between tool calls does
+not become an empty-looking text block; each tool call is a ``tool_use`` block whose
+``input_json_delta`` fragments concatenate to its final ``input``.
+"""
+
+from __future__ import annotations
+
+from parley.backends.base import (
+    BackendEvent,
+    Finished,
+    TextChunk,
+    ToolCallChunk,
+    ToolCallEnd,
+    ToolCallStart,
+)
+from parley.ids import new_id
+from parley.wire.responses import (
+    InputJSONDelta,
+    Message,
+    MessageDeltaFields,
+    MessageDeltaUsage,
+    RawContentBlockDeltaEvent,
+    RawContentBlockStartEvent,
+    RawContentBlockStopEvent,
+    RawMessageDeltaEvent,
+    RawMessageStartEvent,
+    RawMessageStopEvent,
+    RawMessageStreamEvent,
+    StopReason,
+    TextBlock,
+    TextDelta,
+    ToolUseBlock,
+    Usage,
+)
+
+
+class StreamAccepted:
+    """Marker in a service stream: the backend accepted the request. Never sent."""
+
+
+ACCEPTED = StreamAccepted()
+
+_STOP_REASONS: dict[str, StopReason] = {
+    "end_turn": "end_turn",
+    "max_tokens": "max_tokens",
+    "stop_sequence": "stop_sequence",
+    "tool_use": "tool_use",
+    "context_window": "model_context_window_exceeded",
+}
+
+
+class MessageAssembler:
+    def __init__(self, *, message_id: str, model: str, usage: Usage) -> None:
+        self.message = Message(id=message_id, model=model, usage=usage)
+        self._open: TextBlock | ToolUseBlock | None = None
+        self._pending_space = ""
+        self._partial_json: list[str] = []
+        self._text_parts: list[str] = []
+        self.finished = False
+
+    def start(self) -> list[RawMessageStreamEvent]:
+        snapshot = self.message.model_copy(deep=True)
+        return [RawMessageStartEvent(message=snapshot)]
+
+    def feed(self, event: BackendEvent) -> list[RawMessageStreamEvent]:
+        if isinstance(event, TextChunk):
+            return self._text(event.text)
+        if isinstance(event, ToolCallStart):
+            return self._tool_start(event.name)
+        if isinstance(event, ToolCallChunk):
+            return self._tool_chunk(event.json)
+        if isinstance(event, ToolCallEnd):
+            return self._tool_end(event)
+        if isinstance(event, Finished):
+            return self._finish(event)
+        return []
+
+    @property
+    def _index(self) -> int:
+        return len(self.message.content) - 1
+
+    def _text(self, text: str) -> list[RawMessageStreamEvent]:
+        events: list[RawMessageStreamEvent] = []
+        if not isinstance(self._open, TextBlock):
+            if not text.strip():
+                self._pending_space += text
+                return events
+            text, self._pending_space = self._pending_space + text, ""
+            events += self._open_block(TextBlock(text=""))
+            self._text_parts = []
+        self._text_parts.append(text)
+        events.append(RawContentBlockDeltaEvent(index=self._index, delta=TextDelta(text=text)))
+        return events
+
+    def _tool_start(self, name: str) -> list[RawMessageStreamEvent]:
+        self._pending_space = ""
+        block = ToolUseBlock(id=new_id("toolu"), name=name, input={})
+        self._partial_json = []
+        return self._open_block(block)
+
+    def _tool_chunk(self, fragment: str) -> list[RawMessageStreamEvent]:
+        if not fragment:
+            return []
+        self._partial_json.append(fragment)
+        delta = InputJSONDelta(partial_json=fragment)
+        return [RawContentBlockDeltaEvent(index=self._index, delta=delta)]
+
+    def _tool_end(self, event: ToolCallEnd) -> list[RawMessageStreamEvent]:
+        assert isinstance(self._open, ToolUseBlock)
+        self._open.input = event.arguments
+        return self._close_block()
+
+    def _finish(self, event: Finished) -> list[RawMessageStreamEvent]:
+        events = self._close_block()
+        message = self.message
+        message.stop_reason = _STOP_REASONS[event.reason]
+        message.stop_sequence = event.stop_sequence
+        message.usage.output_tokens = event.output_tokens
+        usage = message.usage
+        events.append(
+            RawMessageDeltaEvent(
+                delta=MessageDeltaFields(
+                    stop_reason=message.stop_reason, stop_sequence=message.stop_sequence
+                ),
+                usage=MessageDeltaUsage(
+                    output_tokens=usage.output_tokens,
+                    input_tokens=usage.input_tokens,
+                    cache_creation_input_tokens=usage.cache_creation_input_tokens,
+                    cache_read_input_tokens=usage.cache_read_input_tokens,
+                ),
+            )
+        )
+        events.append(RawMessageStopEvent())
+        self.finished = True
+        return events
+
+    def _open_block(self, block: TextBlock | ToolUseBlock) -> list[RawMessageStreamEvent]:
+        events = self._close_block()
+        start = RawContentBlockStartEvent(
+            index=len(self.message.content), content_block=block.model_copy(deep=True)
+        )
+        self.message.content.append(block)
+        self._open = block
+        events.append(start)
+        return events
+
+    def _close_block(self) -> list[RawMessageStreamEvent]:
+        if self._open is None:
+            return []
+        if isinstance(self._open, TextBlock):
+            self._open.text = "".join(self._text_parts)
+        self._open = None
+        return [RawContentBlockStopEvent(index=self._index)]

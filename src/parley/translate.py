@@ -1,0 +1,175 @@
+"""Wire params → ``GenerationRequest``: the only module that speaks both vocabularies.
+
+Runs after ``conversation.check_request`` has accepted the body, so it can assume the
+rules hold. Decisions made here:
+
+- consecutive same-role messages become one turn, as the API combines them;
+- system text blocks are joined with a newline; Claude Code's per-request
+  ``x-anthropic-billing-header`` block (Claude Code ≥ 2.1.36) is dropped, because it
+  changes on every request, means nothing to a local model and would defeat prefix
+  reuse;
+- earlier thinking blocks are dropped (the API ignores them for earlier turns, and a
+  model without reasoning never reads them);
+- documents with ``text`` or ``content`` sources and search results become text,
+  wrapped in ``<document>`` / ``<search_result>`` tags that name their title and source;
+- sampling: the request's own ``temperature``/``top_p``/``top_k`` when it sends any
+  (only possible under ``2023-06-01``), otherwise the model's configured defaults;
+- ``max_tokens`` above what the model can produce is clamped to it (documented
+  leniency: clients size requests for Claude models).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable
+
+from parley.backends.base import (
+    GenerationRequest,
+    ImagePart,
+    Part,
+    Sampling,
+    TextPart,
+    ToolCallPart,
+    ToolMode,
+    ToolResultPart,
+    ToolSpec,
+    Turn,
+)
+from parley.wire.content import (
+    Base64ImageSourceParam,
+    ContentBlockParam,
+    ContentBlockSourceParam,
+    DocumentBlockParam,
+    ImageBlockParam,
+    MessageParam,
+    MidConversationSystemBlockParam,
+    PlainTextSourceParam,
+    SearchResultBlockParam,
+    TextBlockParam,
+    ToolResultBlockParam,
+    ToolUseBlockParam,
+)
+from parley.wire.requests import MessageCreateParams, _MessageInputParams
+from parley.wire.tools import ToolChoiceParam, ToolParam
+
+BILLING_HEADER_PREFIX = "x-anthropic-billing-header:"
+
+
+def to_generation(
+    params: _MessageInputParams,
+    *,
+    model: str,
+    max_output_tokens: int,
+    default_sampling: Sampling,
+) -> GenerationRequest:
+    """The neutral request for ``params`` (a create or a count_tokens body)."""
+    tools = tuple(_tool_spec(t) for t in params.tools or [] if isinstance(t, ToolParam))
+    create = params if isinstance(params, MessageCreateParams) else None
+    return GenerationRequest(
+        model=model,
+        system=system_text(params.system),
+        turns=tuple(_turns(params.messages)),
+        max_tokens=min(create.max_tokens, max_output_tokens) if create else 0,
+        tools=tools,
+        tool_mode=tool_mode(params.tool_choice, has_tools=bool(tools)),
+        stop_sequences=tuple(create.stop_sequences or ()) if create else (),
+        sampling=_sampling(create, default_sampling),
+        json_schema=_json_schema(params),
+    )
+
+
+def system_text(blocks: list[TextBlockParam] | None) -> str | None:
+    texts = [b.text for b in blocks or [] if not b.text.startswith(BILLING_HEADER_PREFIX)]
+    return "\n".join(texts) if texts else None
+
+
+def tool_mode(choice: ToolChoiceParam | None, *, has_tools: bool) -> ToolMode:
+    if choice is None:
+        return ToolMode("auto" if has_tools else "none")
+    if choice.type == "none":
+        return ToolMode("none")
+    single = bool(choice.disable_parallel_tool_use)
+    if choice.type == "auto":
+        return ToolMode("auto", single=single)
+    if choice.type == "any":
+        return ToolMode("required", single=single)
+    return ToolMode("required", only=choice.name, single=single)
+
+
+def _tool_spec(tool: ToolParam) -> ToolSpec:
+    schema = tool.input_schema.model_dump(exclude_unset=True)
+    return ToolSpec(name=tool.name, description=tool.description or "", input_schema=schema)
+
+
+def _sampling(params: MessageCreateParams | None, default: Sampling) -> Sampling:
+    if params is None or not {"temperature", "top_p", "top_k"} & params.model_fields_set:
+        return default
+    temperature = params.temperature if params.temperature is not None else 1.0
+    return Sampling(temperature=temperature, top_p=params.top_p, top_k=params.top_k)
+
+
+def _json_schema(params: _MessageInputParams) -> dict[str, object] | None:
+    fmt = params.output_config.format if params.output_config else None
+    fmt = fmt or params.output_format
+    return dict(fmt.schema_) if fmt else None
+
+
+# --- conversation -------------------------------------------------------------------
+
+
+def _turns(messages: list[MessageParam]) -> Iterable[Turn]:
+    merged: list[tuple[str, list[Part]]] = []
+    for message in messages:
+        parts = [p for block in message.content for p in _parts(block)]
+        if merged and merged[-1][0] == message.role:
+            merged[-1][1].extend(parts)
+        else:
+            merged.append((message.role, parts))
+    for role, parts in merged:
+        yield Turn(role=role, parts=tuple(parts))  # type: ignore[arg-type]
+
+
+def _parts(block: ContentBlockParam) -> list[Part]:
+    if isinstance(block, TextBlockParam):
+        return [TextPart(block.text)]
+    if isinstance(block, ToolUseBlockParam):
+        return [ToolCallPart(call_id=block.id, name=block.name, arguments=dict(block.input))]
+    if isinstance(block, ToolResultBlockParam):
+        inner = [p for item in block.content or [] for p in _parts(item)]  # type: ignore[arg-type]
+        media = tuple(p for p in inner if isinstance(p, TextPart | ImagePart))
+        return [
+            ToolResultPart(call_id=block.tool_use_id, parts=media, is_error=bool(block.is_error))
+        ]
+    if isinstance(block, ImageBlockParam) and isinstance(block.source, Base64ImageSourceParam):
+        return [
+            ImagePart(media_type=block.source.media_type, data=base64.b64decode(block.source.data))
+        ]
+    if isinstance(block, DocumentBlockParam):
+        return [TextPart(_document_text(block))]
+    if isinstance(block, SearchResultBlockParam):
+        body = "\n".join(b.text for b in block.content)
+        return [
+            TextPart(
+                f'<search_result source="{block.source}" title="{block.title}">\n'
+                f"{body}\n</search_result>"
+            )
+        ]
+    if isinstance(block, MidConversationSystemBlockParam):
+        return [TextPart(b.text) for b in block.content]
+    return []  # thinking and redacted thinking are not shown to the model
+
+
+def _document_text(block: DocumentBlockParam) -> str:
+    source = block.source
+    if isinstance(source, PlainTextSourceParam):
+        body = source.data
+    elif isinstance(source, ContentBlockSourceParam):
+        body = "\n".join(b.text for b in source.content if isinstance(b, TextBlockParam))
+    else:  # refused earlier by conversation.check_request
+        body = ""
+    head = "".join(
+        f"<{name}>{value}</{name}>\n"
+        for name, value in (("title", block.title), ("context", block.context))
+        if value
+    )
+    return f"<document>\n{head}{body}\n</document>"

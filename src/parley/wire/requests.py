@@ -1,0 +1,139 @@
+"""Request bodies: ``MessageCreateParams`` and ``MessageCountTokensParams``.
+
+Both share one base; count_tokens simply lacks the generation fields, so sending
+``max_tokens`` there is refused as an unknown field, as the API does. Fields that the
+API only accepts under a beta header are declared here and gated by
+``BETA_GATED_FIELDS`` (checked in ``conversation.py``), and the three sampling fields
+are gated by ``anthropic-version`` the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from parley.wire.common import (
+    CacheControlEphemeral,
+    LenientWireModel,
+    MetadataParam,
+    WireModel,
+)
+from parley.wire.content import MessageParam, SystemParam
+from parley.wire.tools import ToolChoiceParam, ToolUnionParam
+
+MAX_MESSAGES = 100_000
+
+
+class ThinkingConfigEnabledParam(WireModel):
+    type: Literal["enabled"]
+    budget_tokens: int
+    display: Literal["summarized", "omitted"] | None = None
+
+
+class ThinkingConfigDisabledParam(WireModel):
+    type: Literal["disabled"]
+
+
+class ThinkingConfigAdaptiveParam(WireModel):
+    type: Literal["adaptive"]
+    display: Literal["summarized", "omitted"] | None = None
+
+
+class ThinkingConfigBetweenToolsParam(WireModel):
+    type: Literal["between_tools"]
+
+
+ThinkingConfigParam = Annotated[
+    ThinkingConfigEnabledParam
+    | ThinkingConfigDisabledParam
+    | ThinkingConfigAdaptiveParam
+    | ThinkingConfigBetweenToolsParam,
+    Field(discriminator="type"),
+]
+
+
+class JSONOutputFormatParam(WireModel):
+    type: Literal["json_schema"]
+    schema_: dict[str, Any] = Field(alias="schema")
+
+
+class TaskBudgetParam(WireModel):
+    type: Literal["tokens"]
+    total: int
+    remaining: int | None = None
+
+
+class OutputConfigParam(WireModel):
+    effort: Literal["low", "medium", "high", "xhigh", "max"] | None = None
+    format: JSONOutputFormatParam | None = None
+    task_budget: TaskBudgetParam | None = None
+
+
+class SkillParams(WireModel):
+    type: Literal["anthropic", "custom"]
+    skill_id: str
+    version: str | None = None
+
+
+class ContainerParams(WireModel):
+    id: str | None = None
+    skills: list[SkillParams] | None = None
+
+
+class DiagnosticsParam(WireModel):
+    previous_message_id: str | None = None
+
+
+class ContextManagementEdit(LenientWireModel):
+    type: Literal["clear_tool_uses_20250919", "clear_thinking_20251015", "compact_20260112"]
+
+
+class ContextManagementConfigParam(WireModel):
+    edits: list[ContextManagementEdit] | None = None
+
+
+class _MessageInputParams(WireModel):
+    """Fields shared by message creation and token counting."""
+
+    model: str = Field(min_length=1)
+    messages: list[MessageParam] = Field(max_length=MAX_MESSAGES)
+    system: SystemParam | None = None
+    tools: list[ToolUnionParam] | None = None
+    tool_choice: ToolChoiceParam | None = None
+    thinking: ThinkingConfigParam | None = None
+    output_config: OutputConfigParam | None = None
+    cache_control: CacheControlEphemeral | None = None
+    speed: Literal["standard", "fast"] | None = None
+    # Beta fields (see BETA_GATED_FIELDS).
+    context_management: ContextManagementConfigParam | None = None
+    mcp_servers: list[dict[str, Any]] | None = None
+    output_format: JSONOutputFormatParam | None = None
+
+
+class MessageCountTokensParams(_MessageInputParams):
+    pass
+
+
+class MessageCreateParams(_MessageInputParams):
+    max_tokens: int = Field(ge=0)
+    stop_sequences: list[str] | None = None
+    stream: bool | None = None
+    temperature: float | None = Field(None, ge=0.0, le=1.0)
+    top_p: float | None = Field(None, ge=0.0, le=1.0)
+    top_k: int | None = Field(None, ge=0)
+    metadata: MetadataParam | None = None
+    service_tier: Literal["auto", "standard_only"] | None = None
+    container: str | ContainerParams | None = None
+    diagnostics: DiagnosticsParam | None = None
+    inference_geo: str | None = None
+
+
+SAMPLING_FIELDS = ("temperature", "top_p", "top_k")
+
+# Body fields the API accepts only when one of these betas is sent.
+BETA_GATED_FIELDS: dict[str, tuple[str, ...]] = {
+    "context_management": ("context-management-2025-06-27",),
+    "mcp_servers": ("mcp-client-2025-04-04", "mcp-client-2025-11-20"),
+    "output_format": ("structured-outputs-2025-11-13",),
+}

@@ -1,0 +1,225 @@
+"""End to end on the bundled SmolLM2-135M GGUF, driven by the official SDK in-process."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anthropic
+import jsonschema
+import pytest
+
+from tests.support import sdk_client
+
+pytestmark = pytest.mark.slow
+
+MODEL = "smollm2-135m-instruct"
+WEATHER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string", "description": "City name"},
+        "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+        "days": {"type": "integer"},
+    },
+    "required": ["city", "unit"],
+}
+TOOLS = [
+    {
+        "name": "get_weather",
+        "description": "Get the weather forecast for a city.",
+        "input_schema": WEATHER_SCHEMA,
+    },
+    {
+        "name": "get_time",
+        "description": "Current time in a timezone.",
+        "input_schema": {
+            "type": "object",
+            "properties": {"tz": {"type": "string"}},
+            "required": ["tz"],
+        },
+    },
+]
+ASK = [{"role": "user", "content": "What is the weather like in Paris this week?"}]
+
+
+def v1_client(app: Any) -> anthropic.AsyncAnthropic:
+    return sdk_client(app, default_headers={"anthropic-version": "2023-06-01"})
+
+
+async def test_create_stream_and_count_agree(model_app: Any) -> None:
+    client = sdk_client(model_app)
+    request: dict[str, Any] = {"model": MODEL, "system": "You are terse.", "messages": ASK}
+    counted = await client.messages.count_tokens(**request)
+    message = await client.messages.create(max_tokens=40, **request)
+    async with client.messages.stream(max_tokens=40, **request) as stream:
+        streamed = "".join([t async for t in stream.text_stream])
+        final = await stream.get_final_message()
+    assert counted.input_tokens == message.usage.input_tokens == final.usage.input_tokens
+    assert message.content and message.content[0].type == "text" and message.content[0].text
+    assert streamed == final.content[0].text  # type: ignore[union-attr]
+    assert 0 < final.usage.output_tokens <= 40
+
+
+async def test_temperature_zero_is_deterministic(model_app: Any) -> None:
+    client = v1_client(model_app)
+    outputs = [
+        (
+            await client.messages.create(
+                model=MODEL, max_tokens=30, messages=ASK, extra_body={"temperature": 0.0}
+            )
+        )
+        .content[0]
+        .text  # type: ignore[union-attr]
+        for _ in range(2)
+    ]
+    assert outputs[0] == outputs[1]
+
+
+async def test_max_tokens_is_exact(model_app: Any) -> None:
+    message = await sdk_client(model_app).messages.create(
+        model=MODEL, max_tokens=7, messages=[{"role": "user", "content": "Write a long story."}]
+    )
+    assert message.stop_reason == "max_tokens"
+    assert message.usage.output_tokens == 7
+
+
+async def test_stop_sequence_on_the_model(model_app: Any) -> None:
+    message = await v1_client(model_app).messages.create(
+        model=MODEL,
+        max_tokens=60,
+        stop_sequences=["7"],
+        extra_body={"temperature": 0.0},
+        messages=[
+            {"role": "user", "content": "Count from 1 to 20, separated by commas."},
+            {"role": "assistant", "content": "1, 2, 3,"},
+        ],
+    )
+    assert message.stop_reason == "stop_sequence"
+    assert message.stop_sequence == "7"
+    text = message.content[0].text  # type: ignore[union-attr]
+    assert "7" not in text and "6" in text
+
+
+async def test_prefill_is_continued_not_repeated(model_app: Any) -> None:
+    message = await v1_client(model_app).messages.create(
+        model=MODEL,
+        max_tokens=20,
+        extra_body={"temperature": 0.0},
+        messages=[
+            {"role": "user", "content": "What is the capital of France?"},
+            {"role": "assistant", "content": "The capital of France is"},
+        ],
+    )
+    text = message.content[0].text  # type: ignore[union-attr]
+    assert not text.startswith("The capital")
+    assert "Paris" in text
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [
+        {"type": "any"},
+        {"type": "any", "disable_parallel_tool_use": True},
+        {"type": "tool", "name": "get_weather"},
+    ],
+)
+async def test_forced_tool_use_validates_against_the_schema(model_app: Any, choice: Any) -> None:
+    message = await sdk_client(model_app).messages.create(
+        model=MODEL, max_tokens=300, messages=ASK, tools=TOOLS, tool_choice=choice
+    )
+    uses = [b for b in message.content if b.type == "tool_use"]
+    assert uses and uses[0] is message.content[0]  # forced calls start the response
+    assert all(b.type == "tool_use" for b in message.content)
+    if choice.get("disable_parallel_tool_use"):
+        assert message.stop_reason == "tool_use"
+        assert len(uses) == 1
+    else:
+        # Parallel calls are allowed, and a 135M model may keep calling until max_tokens
+        # cuts the last call short; every call it finished must still validate.
+        assert message.stop_reason in ("tool_use", "max_tokens")
+        if message.stop_reason == "max_tokens":
+            uses = uses[:-1]
+        assert uses
+    for use in uses:
+        assert use.id.startswith("toolu_")
+        schema = next(t["input_schema"] for t in TOOLS if t["name"] == use.name)
+        jsonschema.validate(use.input, schema)
+        if choice["type"] == "tool":
+            assert use.name == "get_weather"
+
+
+async def test_streamed_tool_use_fragments_concatenate(model_app: Any) -> None:
+    client = sdk_client(model_app)
+    async with client.messages.stream(
+        model=MODEL,
+        max_tokens=300,
+        messages=ASK,
+        tools=TOOLS,
+        tool_choice={"type": "tool", "name": "get_weather", "disable_parallel_tool_use": True},
+    ) as stream:
+        fragments = [
+            e.delta.partial_json
+            async for e in stream
+            if e.type == "content_block_delta" and e.delta.type == "input_json_delta"
+        ]
+        final = await stream.get_final_message()
+    use = final.content[0]
+    assert use.type == "tool_use"
+    assert json.loads("".join(fragments)) == use.input
+    jsonschema.validate(use.input, WEATHER_SCHEMA)
+
+
+async def test_tool_result_round_trip_on_the_model(model_app: Any) -> None:
+    client = sdk_client(model_app)
+    first = await client.messages.create(
+        model=MODEL,
+        max_tokens=200,
+        messages=ASK,
+        tools=TOOLS,
+        tool_choice={"type": "tool", "name": "get_weather", "disable_parallel_tool_use": True},
+    )
+    use = first.content[0]
+    assert use.type == "tool_use"
+    follow_up = [
+        *ASK,
+        {"role": "assistant", "content": [use.model_dump()]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": use.id, "content": "Sunny, 21 degrees."}
+            ],
+        },
+    ]
+    counted = await client.messages.count_tokens(model=MODEL, messages=follow_up, tools=TOOLS)
+    answer = await client.messages.create(
+        model=MODEL, max_tokens=40, messages=follow_up, tools=TOOLS
+    )
+    assert answer.usage.input_tokens == counted.input_tokens
+    assert answer.stop_reason in ("end_turn", "max_tokens", "tool_use")
+
+
+async def test_structured_output_is_valid_json(model_app: Any) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"answer": {"type": "string"}, "confident": {"type": "boolean"}},
+        "required": ["answer", "confident"],
+        "additionalProperties": False,
+    }
+    message = await sdk_client(model_app).messages.create(
+        model=MODEL,
+        max_tokens=100,
+        messages=[{"role": "user", "content": "Capital of Italy?"}],
+        output_config={"format": {"type": "json_schema", "schema": schema}},
+    )
+    jsonschema.validate(json.loads(message.content[0].text), schema)  # type: ignore[union-attr]
+
+
+async def test_prompt_too_long(model_app: Any) -> None:
+    long_text = "word " * 9000
+    with pytest.raises(anthropic.BadRequestError) as info:
+        await sdk_client(model_app).messages.create(
+            model=MODEL, max_tokens=10, messages=[{"role": "user", "content": long_text}]
+        )
+    message = info.value.body["error"]["message"]
+    assert message.startswith("prompt is too long: ")
+    assert message.endswith(" > 8192 maximum")

@@ -1,0 +1,94 @@
+"""Test helpers: settings in a temporary data directory, running apps, clients.
+
+In-process apps run their lifespan and are reached through ``httpx2.ASGITransport``,
+the transport of the HTTP library the SDK itself uses (``httpx`` for raw requests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import httpx
+import httpx2
+from fastapi import FastAPI
+
+from parley.config import Settings, load_settings
+
+API_KEY = "sk-parley-api01-test-key-0123456789"
+BASE_URL = "http://parley.test"
+V1 = {"anthropic-version": "2023-06-01", "x-api-key": API_KEY}
+V2 = {"anthropic-version": "2026-10-21", "authorization": f"Bearer {API_KEY}"}
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    base: dict[str, Any] = {
+        "data_dir": data_dir,
+        "auth": {"api_keys": [API_KEY]},
+        "server": {"ping_interval": 0.05},
+    }
+    base.update(overrides)
+    return load_settings(**base)
+
+
+@asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[FastAPI]:
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+def raw_client(app: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
+
+
+def sdk_client(app: FastAPI, **kwargs: Any) -> anthropic.AsyncAnthropic:
+    http_client = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url=BASE_URL)
+    kwargs.setdefault("max_retries", 0)
+    return anthropic.AsyncAnthropic(
+        api_key=API_KEY,
+        base_url=BASE_URL,
+        http_client=http_client,
+        _strict_response_validation=True,
+        **kwargs,
+    )
+
+
+class ServerThread:
+    """A real uvicorn server on a free loopback port, in a thread of this process.
+
+    The test talks to it over a socket (so SSE timing, disconnects and the sync SDK
+    behave as they do for users) and can still look at the app's objects.
+    """
+
+    def __init__(self, app: FastAPI) -> None:
+        import threading
+
+        import uvicorn
+
+        self.app = app
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ServerThread:
+        import time
+
+        self._thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    @property
+    def base_url(self) -> str:
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self._thread.join(timeout=60)

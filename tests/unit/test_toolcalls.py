@@ -1,0 +1,87 @@
+"""The streaming ``<tool_call>`` parser: same result however the text is chunked."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from parley.backends.base import TextChunk, ToolCallChunk, ToolCallEnd, ToolCallStart
+from parley.backends.toolcalls import ToolCallParser
+
+CALL = (
+    '<tool_call>\n{"name": "get_weather", "arguments": '
+    '{"city": "Paris \\"}\\" x", "n": [1, {"a": 2}]}}\n</tool_call>'
+)
+
+
+def parse(chunks: list[str]) -> list[object]:
+    parser = ToolCallParser()
+    events: list[object] = []
+    for chunk in chunks:
+        events += parser.feed(chunk)
+    return events + parser.finish()
+
+
+def summarize(events: list[object]) -> list[object]:
+    """Merge adjacent text / argument fragments so chunkings can be compared."""
+    out: list[object] = []
+    for event in events:
+        if isinstance(event, TextChunk) and out and isinstance(out[-1], str):
+            out[-1] += event.text
+        elif isinstance(event, TextChunk):
+            out.append(event.text)
+        elif isinstance(event, ToolCallChunk) and out and isinstance(out[-1], tuple):
+            out[-1] = ("args", out[-1][1] + event.json)
+        elif isinstance(event, ToolCallChunk):
+            out.append(("args", event.json))
+        else:
+            out.append(event)
+    return out
+
+
+def test_text_then_call() -> None:
+    events = summarize(parse(["Let me check. ", CALL]))
+    assert events[0] == "Let me check. "
+    assert events[1] == ToolCallStart("get_weather")
+    assert isinstance(events[2], tuple)
+    assert json.loads(events[2][1]) == {"city": 'Paris "}" x', "n": [1, {"a": 2}]}
+    assert events[3] == ToolCallEnd({"city": 'Paris "}" x', "n": [1, {"a": 2}]})
+
+
+def test_text_resembling_tag_is_text() -> None:
+    assert summarize(parse(["a <tool", "_c x > b"])) == ["a <tool_c x > b"]
+
+
+def test_arguments_before_name_parsed_whole() -> None:
+    call = '<tool_call>{"arguments": {"q": 1}, "name": "search"}</tool_call>'
+    events = summarize(parse([call]))
+    assert events == [ToolCallStart("search"), ("args", '{"q": 1}'), ToolCallEnd({"q": 1})]
+
+
+def test_not_json_stays_text() -> None:
+    assert summarize(parse(["<tool_call>oops</tool_call>"])) == ["<tool_call>oops</tool_call>"]
+
+
+def test_truncated_call_ends_with_empty_input() -> None:
+    events = parse(['<tool_call>\n{"name": "f", "arguments": {"a": "unfinis'])
+    assert isinstance(events[0], ToolCallStart)
+    assert events[-1] == ToolCallEnd({})
+
+
+def test_disabled_parser_is_plain_text() -> None:
+    parser = ToolCallParser(enabled=False)
+    assert parser.feed(CALL) == [TextChunk(CALL)]
+
+
+@given(cuts=st.lists(st.integers(min_value=0, max_value=len(CALL) + 20), max_size=12))
+def test_any_chunking_gives_same_events(cuts: list[int]) -> None:
+    text = "Sure. " + CALL + "\n" + CALL
+    points = sorted({c % (len(text) + 1) for c in cuts})
+    chunks, last = [], 0
+    for p in points:
+        chunks.append(text[last:p])
+        last = p
+    chunks.append(text[last:])
+    assert summarize(parse(chunks)) == summarize(parse([text]))
