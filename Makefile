@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: serve test install lint bench clean
+.PHONY: serve test install lint clean
 
 serve: install
 	$(BIN)/parley serve
@@ -30,9 +30,6 @@ lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
-
-bench: install
-	$(BIN)/python bench/messages_bench.py --help
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -223,3 +223,41 @@ async def test_prompt_too_long(model_app: Any) -> None:
     message = info.value.body["error"]["message"]
     assert message.startswith("prompt is too long: ")
     assert message.endswith(" > 8192 maximum")
+
+
+async def test_native_tool_template_on_the_model(tmp_path: Any) -> None:
+    """A model whose template renders tools itself: calls still parse and validate."""
+    from parley.app import create_app
+    from parley.config import BUNDLED_MODEL_ID
+    from tests.fixtures.templates import HERMES_WITH_TOOLS
+    from tests.support import make_settings, running
+
+    model = {
+        "id": BUNDLED_MODEL_ID,
+        "options": {"gguf": "bundled:smollm2", "chat_template": HERMES_WITH_TOOLS},
+    }
+    async with running(create_app(make_settings(tmp_path, models=[model]))) as app:
+        client = sdk_client(app)
+        message = await client.messages.create(
+            model=MODEL,
+            max_tokens=200,
+            messages=ASK,
+            tools=TOOLS,
+            tool_choice={"type": "tool", "name": "get_weather", "disable_parallel_tool_use": True},
+        )
+        use = message.content[0]
+        assert use.type == "tool_use" and message.stop_reason == "tool_use"
+        jsonschema.validate(use.input, WEATHER_SCHEMA)
+        follow_up = [
+            *ASK,
+            {"role": "assistant", "content": [use.model_dump()]},
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "Sunny"}],
+            },
+        ]
+        counted = await client.messages.count_tokens(model=MODEL, messages=follow_up, tools=TOOLS)
+        answer = await client.messages.create(
+            model=MODEL, max_tokens=20, messages=follow_up, tools=TOOLS
+        )
+        assert answer.usage.input_tokens == counted.input_tokens

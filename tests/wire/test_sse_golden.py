@@ -22,6 +22,7 @@ from parley.backends.base import (
     ToolCallStart,
 )
 from parley.backends.scripted import ScriptedBackend
+from parley.errors import OverloadedError
 from tests.support import V1, raw_client
 
 GOLDEN = Path(__file__).parent.parent / "fixtures" / "sse"
@@ -66,3 +67,40 @@ async def test_transcript(scripted_app: Any, name: str, script: Any) -> None:
     if os.environ.get("PARLEY_UPDATE_GOLDEN"):
         path.write_text(got)
     assert got == path.read_text()
+
+
+def failing_script(_: GenerationRequest) -> Any:
+    yield TextChunk("Partial")
+    raise OverloadedError("Overloaded")
+
+
+async def test_error_after_the_stream_started_is_an_error_event(scripted_app: Any) -> None:
+    body = {
+        "model": "scripted",
+        "max_tokens": 50,
+        "stream": True,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    async with scripted_app(ScriptedBackend(failing_script)) as app, raw_client(app) as client:
+        response = await client.post("/v1/messages", headers=V1, json=body)
+    assert response.status_code == 200
+    events = [line for line in response.text.splitlines() if line.startswith("event: ")]
+    assert events[-1] == "event: error"
+    assert "event: message_stop" not in events
+    last_data = response.text.strip().splitlines()[-1]
+    assert '"error":{"type":"overloaded_error","message":"Overloaded"}' in last_data
+
+
+async def test_pings_while_the_model_is_busy(scripted_app: Any) -> None:
+    body = {
+        "model": "scripted",
+        "max_tokens": 50,
+        "stream": True,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    async with scripted_app(ScriptedBackend(first_delay=0.3)) as app, raw_client(app) as client:
+        response = await client.post("/v1/messages", headers=V1, json=body)
+    events = [line for line in response.text.splitlines() if line.startswith("event: ")]
+    assert events[0] == "event: ping"
+    assert 'data: {"type": "ping"}' in response.text
+    assert events[-1] == "event: message_stop"

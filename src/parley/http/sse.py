@@ -25,7 +25,12 @@ from starlette.responses import StreamingResponse
 
 from parley.errors import InternalError, ParleyError
 from parley.streaming import StreamAccepted
-from parley.wire.responses import RawMessageStartEvent
+from parley.wire.responses import (
+    InputJSONDelta,
+    RawContentBlockDeltaEvent,
+    RawMessageStartEvent,
+    TextDelta,
+)
 
 T = TypeVar("T")
 
@@ -44,10 +49,15 @@ class EventPump(Generic[T]):
     def __init__(self, source: AsyncIterator[T]) -> None:
         self._source = source
         self._pending: asyncio.Task[T] | None = None
+        # Set once the model produces output; pings are only needed before that.
+        self.flowing = False
 
     async def next(self, wait: float | None) -> T | _Timeout:
         """The next item, ``TIMEOUT`` if none came within ``wait`` seconds;
         raises StopAsyncIteration at the end."""
+        if self._pending is None and self.flowing:
+            # Output is arriving token by token: read directly, no task per event.
+            return await anext(self._source)
         if self._pending is None:
             self._pending = asyncio.ensure_future(anext(self._source))
         done, _ = await asyncio.wait({self._pending}, timeout=wait)
@@ -67,7 +77,19 @@ class EventPump(Generic[T]):
             await aclose()
 
 
+_DELTA = 'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,"delta":'
+_TEXT_DELTA = _DELTA + '{"type":"text_delta","text":%s}}\n\n'
+_JSON_DELTA = _DELTA + '{"type":"input_json_delta","partial_json":%s}}\n\n'
+
+
 def encode(event: BaseModel) -> bytes:
+    # Deltas are most of a stream: format them directly rather than through pydantic.
+    if isinstance(event, RawContentBlockDeltaEvent):
+        delta = event.delta
+        if isinstance(delta, TextDelta):
+            return (_TEXT_DELTA % (event.index, json.dumps(delta.text))).encode()
+        if isinstance(delta, InputJSONDelta):
+            return (_JSON_DELTA % (event.index, json.dumps(delta.partial_json))).encode()
     if isinstance(event, RawMessageStartEvent):
         data: Any = {"type": event.type, "message": event.message.to_wire()}
         payload = json.dumps(data, separators=(",", ":"))
@@ -113,6 +135,7 @@ async def _body(
             if isinstance(item, _Timeout):
                 yield PING
             elif isinstance(item, BaseModel):
+                pump.flowing = isinstance(item, RawContentBlockDeltaEvent)
                 yield encode(item)
             try:
                 item = await pump.next(ping_interval)

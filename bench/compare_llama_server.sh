@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Parley and llama.cpp's llama-server on the same GGUF and thread count, measured in
+# one run by bench/messages_bench.py.
+#
+#   LLAMA_SERVER=/path/to/llama-server bench/compare_llama_server.sh [bench options]
+#
+# llama-server must be built from the llama.cpp tree that ships inside the
+# llama-cpp-python sdist of the pinned version, so both run the same engine:
+#   pip download --no-deps --no-binary :all: llama-cpp-python==0.3.36 && tar xzf llama_cpp_python-0.3.36.tar.gz
+#   cmake -S llama_cpp_python-0.3.36/vendor/llama.cpp -B build -DCMAKE_BUILD_TYPE=Release \
+#         -DGGML_NATIVE=ON -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
+#   cmake --build build --target llama-server -j"$(nproc)"
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${LLAMA_SERVER:?set LLAMA_SERVER to the llama-server binary}"
+THREADS=${THREADS:-$(nproc)}
+PARLEY_PORT=${PARLEY_PORT:-8090}
+PEER_PORT=${PEER_PORT:-8091}
+GGUF=$(.venv/bin/python -c 'from parley.backends.llama_cpp.model import resolve_gguf; print(resolve_gguf("bundled:smollm2"))')
+DATA=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$DATA"' EXIT
+
+"$LLAMA_SERVER" -m "$GGUF" --host 127.0.0.1 --port "$PEER_PORT" -t "$THREADS" -tb "$THREADS" \
+    -c 8192 --parallel 1 > "$DATA/llama-server.log" 2>&1 &
+PARLEY_DATA_DIR=$DATA PARLEY_AUTH__API_KEYS='["bench"]' \
+PARLEY_MODELS="[{\"id\": \"smollm2-135m-instruct\", \"options\": {\"gguf\": \"$GGUF\", \"n_threads\": $THREADS, \"slots\": 1}}]" \
+    .venv/bin/parley serve --port "$PARLEY_PORT" > "$DATA/parley.log" 2>&1 &
+
+for url in "http://127.0.0.1:$PEER_PORT/health" "http://127.0.0.1:$PARLEY_PORT/"; do
+    for _ in $(seq 120); do curl -sf "$url" >/dev/null && break; sleep 0.5; done
+done
+.venv/bin/python bench/messages_bench.py --api-key bench \
+    --target "parley=http://127.0.0.1:$PARLEY_PORT" --target "llama-server=http://127.0.0.1:$PEER_PORT" "$@"
