@@ -18,7 +18,8 @@ from fastapi import FastAPI
 
 from parley.config import Settings, load_settings
 
-API_KEY = "sk-parley-api01-test-key-0123456789"
+API_KEY = "sk-parley-api01-testkey00000" + "0" * 40
+ADMIN_KEY = "sk-parley-admin01-testadmin000" + "0" * 40
 BASE_URL = "http://parley.test"
 V1 = {"anthropic-version": "2023-06-01", "x-api-key": API_KEY}
 V2 = {"anthropic-version": "2026-10-21", "authorization": f"Bearer {API_KEY}"}
@@ -27,7 +28,7 @@ V2 = {"anthropic-version": "2026-10-21", "authorization": f"Bearer {API_KEY}"}
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     base: dict[str, Any] = {
         "data_dir": data_dir,
-        "auth": {"api_keys": [API_KEY]},
+        "auth": {"bootstrap_api_key": API_KEY, "bootstrap_admin_key": ADMIN_KEY},
         "server": {"ping_interval": 0.05},
     }
     base.update(overrides)
@@ -92,3 +93,37 @@ class ServerThread:
     def __exit__(self, *_: object) -> None:
         self.server.should_exit = True
         self._thread.join(timeout=60)
+
+
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+async def postgres_unavailable() -> str | None:
+    """Why PostgreSQL on 127.0.0.1:5432 cannot be used, or None when it can."""
+    import asyncpg
+
+    try:
+        conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=3)
+    except (OSError, asyncpg.PostgresError) as exc:
+        return f"PostgreSQL is not reachable at 127.0.0.1:5432 ({exc})"
+    await conn.close()
+    return None
+
+
+@asynccontextmanager
+async def fresh_postgres_database() -> AsyncIterator[str]:
+    """A new, empty database; dropped afterwards. Yields its SQLAlchemy URL."""
+    import secrets
+
+    import asyncpg
+
+    name = f"parley_test_{secrets.token_hex(6)}"
+    conn = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        conn = await asyncpg.connect(POSTGRES_ADMIN_URL)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()

@@ -1,15 +1,18 @@
 """``create_app``: the ASGI application. Its lifespan owns the services.
 
-Backends are built from the settings' model list, except those passed in
-``backends`` (tests and embedding pass a scripted or pre-built backend by model id).
-They start when the app starts and close when it stops.
+Start-up order: database migrations (unless ``database.migrate_on_start`` is off),
+the organization bootstrap, the model backends, then the usage flusher. Shutdown
+reverses it, so buffered usage is written after the last request finished. Backends
+are built from the settings' model list, except those passed in ``backends`` (tests
+and embedding pass a scripted or pre-built backend by model id).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -20,45 +23,82 @@ from parley.config import Settings
 from parley.http.deps import Services
 from parley.http.errors import install_error_handlers
 from parley.http.middleware import RequestContextMiddleware
-from parley.http.routes import messages, models, root
-from parley.keys import verifier_for
+from parley.http.routes import admin, messages, models, reports, root
+from parley.keys import KeyService
 from parley.messages import MessagesService
+from parley.organization import Workspaces, bootstrap
+from parley.reports import Reports
+from parley.storage.db import Database, upgrade
+from parley.usage import UsageRecorder
 
 log = logging.getLogger(__name__)
 
 
+async def _services(settings: Settings, catalog: Catalog, stack: AsyncExitStack) -> Services:
+    url = settings.database_url()
+    if settings.database.migrate_on_start:
+        await asyncio.to_thread(upgrade, url)
+    db = Database(url)
+    stack.push_async_callback(db.aclose)
+    keys = KeyService(
+        db, open_access=settings.auth.open_access, cache_ttl=settings.auth.key_cache_ttl
+    )
+    org = await bootstrap(db, keys, settings)
+    if org.admin_key is not None:
+        log.warning(
+            "created the organization and an admin key; create more with "
+            "`parley keys create --admin`"
+        )
+    for model in catalog.models:
+        await model.backend.start()
+        stack.push_async_callback(model.backend.aclose)
+        log.info("model %s ready (%s backend)", model.id, model.config.backend)
+    recorder = UsageRecorder(db, flush_interval=settings.usage.flush_interval)
+    recorder.start()
+    stack.push_async_callback(recorder.aclose)
+    pricing = {m.id: m.config.pricing for m in catalog.models}
+    return Services(
+        settings=settings,
+        catalog=catalog,
+        db=db,
+        keys=keys,
+        organization=org,
+        workspaces=Workspaces(db, keys),
+        usage=recorder,
+        reports=Reports(
+            db,
+            recorder,
+            pricing=pricing,
+            default_workspace_id=org.default_workspace_id,
+            inference_geo=settings.inference_geo,
+        ),
+        messages=MessagesService(catalog, recorder, inference_geo=settings.inference_geo),
+    )
+
+
 def create_app(settings: Settings, *, backends: Mapping[str, Backend] | None = None) -> FastAPI:
     catalog = Catalog.from_settings(settings, backends)
-    keys, _ = verifier_for(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        started: list[Backend] = []
-        try:
-            for model in catalog.models:
-                await model.backend.start()
-                started.append(model.backend)
-                log.info("model %s ready (%s backend)", model.id, model.config.backend)
-            app.state.services = Services(
-                settings=settings,
-                catalog=catalog,
-                keys=keys,
-                messages=MessagesService(catalog, inference_geo=settings.inference_geo),
-            )
+        async with AsyncExitStack() as stack:
+            app.state.services = await _services(settings, catalog, stack)
             yield
-        finally:
-            for backend in reversed(started):
-                await backend.aclose()
 
     app = FastAPI(
-        title="Parley",
-        version=__version__,
-        lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
+        title="Parley", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
     )
+
+    def organization_id() -> str | None:
+        found = getattr(app.state, "services", None)
+        return found.organization.organization_id if found else None
+
     install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.server.max_body_bytes)
-    for module in (root, messages, models):
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.server.max_body_bytes,
+        organization_id=organization_id,
+    )
+    for module in (root, messages, models, admin, reports):
         app.include_router(module.router)
     return app

@@ -123,7 +123,11 @@ class Catalog:
         if model_id is None:
             model_id = next((t for p, t in self._patterns if fnmatch.fnmatchcase(name, p)), None)
         if model_id is None:
-            raise NotFoundError(f"model: {name}")
+            # The API's wording, then what would have worked.
+            raise NotFoundError(
+                f"model: {name} (this server serves {', '.join(sorted(self._by_id))}; "
+                "other names reach a model through `aliases` in its settings)"
+            )
         return self._by_id[model_id]
 
     def newest_first(self) -> list[ServedModel]:

@@ -43,6 +43,17 @@ class SamplingDefaults(_Section):
     top_k: int | None = Field(None, ge=0)
 
 
+class ModelPricing(_Section):
+    """USD per million tokens. Cache prices default to the API's multipliers of the
+    input price: reads 0.1x, 5-minute writes 1.25x, 1-hour writes 2x."""
+
+    input: float = Field(0.0, ge=0)
+    output: float = Field(0.0, ge=0)
+    cache_read: float | None = Field(None, ge=0)
+    cache_write_5m: float | None = Field(None, ge=0)
+    cache_write_1h: float | None = Field(None, ge=0)
+
+
 class ModelConfig(_Section):
     """One served model: its public id, aliases, and the backend that answers it."""
 
@@ -52,6 +63,7 @@ class ModelConfig(_Section):
     aliases: list[str] = Field(default_factory=list)
     created_at: datetime = EPOCH
     sampling: SamplingDefaults = Field(default_factory=SamplingDefaults)
+    pricing: ModelPricing = Field(default_factory=ModelPricing)
     options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("created_at")
@@ -86,10 +98,27 @@ class ServerSettings(_Section):
 
 
 class AuthSettings(_Section):
-    # Keys accepted on the data plane. When empty and open_access is off, the first
-    # start generates one into the data directory and prints it once.
-    api_keys: list[SecretStr] = Field(default_factory=list)
+    # Registered on the first start only (stored hashed). Without bootstrap_admin_key
+    # the first start generates an admin key and prints it once.
+    bootstrap_admin_key: SecretStr | None = None
+    bootstrap_api_key: SecretStr | None = None
+    owner_email: str = "owner@localhost"
+    # Accept data-plane requests without a key (attributed to the default workspace).
     open_access: bool = False
+    # Seconds a verified key stays cached in-process before the store is asked again.
+    key_cache_ttl: float = Field(10.0, ge=0)
+
+
+class DatabaseSettings(_Section):
+    # SQLAlchemy async URL; default: SQLite at <data_dir>/parley.db.
+    # PostgreSQL: postgresql+asyncpg://user@host:5432/parley
+    url: str | None = None
+    migrate_on_start: bool = True
+
+
+class UsageSettings(_Section):
+    # Seconds between writes of buffered usage to the database.
+    flush_interval: float = Field(1.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -105,6 +134,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("parley")))
     server: ServerSettings = Field(default_factory=ServerSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    usage: UsageSettings = Field(default_factory=UsageSettings)
+    organization_name: str = "Parley"
     models: list[ModelConfig] = Field(default_factory=lambda: [_bundled_model()])
     # Extra names for served models: exact names or shell-style patterns
     # ("claude-*"), e.g. so Claude Code's model names reach a local model.
@@ -126,6 +158,9 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite+aiosqlite:///{self.data_dir / 'parley.db'}"
 
     def base_url(self) -> str:
         if self.server.public_base_url:

@@ -1,79 +1,232 @@
-"""Data-plane API keys: verification, and the key a fresh install starts with.
+"""API keys and admin keys: issuing, verifying, updating.
 
-Keys come from config (``auth.api_keys``). When none are configured and open access
-is not explicitly switched on, the first start generates one, writes it to
-``<data_dir>/initial-api-key`` (mode 0600) and prints it once; later starts read it
-back. Comparison is constant-time.
+A key reads ``sk-parley-api01-<lookup><secret>`` (admin keys ``sk-parley-admin01-…``).
+``lookup`` (12 random characters, not secret) finds the row; the whole key is checked
+against a salted SHA-256 hash with a constant-time comparison. A fast hash is the
+right tool here: keys carry 256 random bits, so there is nothing for a slow password
+hash to protect. The secret is shown once, at creation, and never stored.
+
+Verification goes through a short in-process cache (``cache_ttl`` seconds, default 10)
+so the request path does not touch the database; updating a key through this service
+drops its cache entry at once, and other processes see the change within the TTL.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
-import os
 import secrets
+import string
+import time
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import UTC, datetime
+from typing import Literal
 
-from parley.config import Settings
-from parley.errors import AuthenticationError
+from parley.errors import AuthenticationError, InvalidRequestError, NotFoundError
+from parley.ids import new_id
+from parley.storage import tenancy
+from parley.storage.db import Database
+from parley.storage.tables import ApiKey
 
-API_KEY_PREFIX = "sk-parley-api01-"
-INITIAL_KEY_FILE = "initial-api-key"
+KeyKind = Literal["api", "admin"]
+PREFIXES: dict[str, str] = {"api": "sk-parley-api01-", "admin": "sk-parley-admin01-"}
+LOOKUP_LENGTH = 12
+_ALPHABET = string.ascii_letters + string.digits
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling; ``key_hint`` is safe to log."""
+    """Who is calling. ``api_key_id`` is None only with open access."""
 
-    key_hint: str
-
-
-def new_api_key() -> str:
-    return API_KEY_PREFIX + secrets.token_urlsafe(32)
-
-
-def hint(key: str) -> str:
-    return f"{key[:16]}…{key[-4:]}"
+    kind: Literal["api", "admin", "open"]
+    api_key_id: str | None
+    workspace_id: str | None
+    user_id: str | None = None
 
 
-class KeyVerifier:
-    def __init__(self, keys: list[str], *, open_access: bool) -> None:
-        self._keys = [k.encode() for k in keys]
+@dataclass(frozen=True)
+class _CachedKey:
+    id: str
+    kind: str
+    salt: str
+    secret_hash: str
+    status: str
+    expires_at: datetime | None
+    workspace_id: str | None
+    created_by: str | None
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    record: ApiKey
+    secret: str
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; everything Parley stores is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def new_secret(kind: KeyKind) -> str:
+    body = "".join(secrets.choice(_ALPHABET) for _ in range(LOOKUP_LENGTH + 43))
+    return PREFIXES[kind] + body
+
+
+def split_secret(secret: str) -> tuple[KeyKind, str] | None:
+    for kind, prefix in PREFIXES.items():
+        rest = secret.removeprefix(prefix)
+        if rest != secret and len(rest) > LOOKUP_LENGTH:
+            return kind, rest[:LOOKUP_LENGTH]  # type: ignore[return-value]
+    return None
+
+
+def hash_secret(salt: str, secret: str) -> str:
+    return hashlib.sha256(f"{salt}:{secret}".encode()).hexdigest()
+
+
+def hint(secret: str) -> str:
+    kind_prefix = next(p for p in PREFIXES.values() if secret.startswith(p))
+    body = secret.removeprefix(kind_prefix)
+    return f"{kind_prefix}{body[:4]}...{body[-4:]}"
+
+
+class KeyService:
+    def __init__(self, db: Database, *, open_access: bool = False, cache_ttl: float = 10.0) -> None:
+        self.db = db
         self.open_access = open_access
+        self.cache_ttl = cache_ttl
+        self.default_workspace_id: str | None = None
+        self._cache: dict[str, tuple[float, _CachedKey | None]] = {}
 
-    def verify(self, presented: str | None) -> Principal:
+    # --- verification (hot path) ------------------------------------------------------
+
+    async def verify(
+        self, presented: str | None, *, admin: bool, header: str = "x-api-key"
+    ) -> Principal:
+        """The caller behind ``presented`` (sent in ``header``), or AuthenticationError."""
         if presented is None:
-            if self.open_access:
-                return Principal(key_hint="open-access")
+            if self.open_access and not admin:
+                return Principal("open", None, self.default_workspace_id)
             raise AuthenticationError("x-api-key header is required")
-        candidate = presented.encode()
-        # Compare against every key so timing does not reveal which prefix matched.
-        matched = False
-        for key in self._keys:
-            matched |= hmac.compare_digest(candidate, key)
-        if matched or self.open_access:
-            return Principal(key_hint=hint(presented))
-        raise AuthenticationError("invalid x-api-key")
+        parsed = split_secret(presented)
+        cached = await self._cached(parsed[1]) if parsed else None
+        if cached is None or not hmac.compare_digest(
+            hash_secret(cached.salt, presented), cached.secret_hash
+        ):
+            # The hosted API's wording for x-api-key; SDK 2.x sends the key as a bearer token.
+            raise AuthenticationError(
+                "invalid x-api-key" if header == "x-api-key" else "invalid bearer token"
+            )
+        _check_usable(cached)
+        if cached.kind == "admin" and not admin:
+            raise AuthenticationError(
+                "This is an Admin API key, which is accepted only on /v1/organizations "
+                "endpoints; use a workspace API key for this request."
+            )
+        if cached.kind == "api" and admin:
+            raise _not_admin()
+        return Principal(cached.kind, cached.id, cached.workspace_id, cached.created_by)  # type: ignore[arg-type]
+
+    async def _cached(self, lookup: str) -> _CachedKey | None:
+        now = time.monotonic()
+        hit = self._cache.get(lookup)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        async with self.db.read() as session:
+            row = await tenancy.api_key_by_lookup(session, lookup)
+        value = None if row is None else _snapshot(row, self.default_workspace_id)
+        self._cache[lookup] = (now + self.cache_ttl, value)
+        return value
+
+    def invalidate(self, lookup: str) -> None:
+        self._cache.pop(lookup, None)
+
+    # --- management -------------------------------------------------------------------
+
+    async def create(
+        self,
+        *,
+        kind: KeyKind,
+        name: str,
+        workspace_id: str | None,
+        created_by: str | None,
+        expires_at: datetime | None = None,
+        secret: str | None = None,
+    ) -> IssuedKey:
+        if secret is not None and (split_secret(secret) or ("", ""))[0] != kind:
+            raise InvalidRequestError(f"a {kind} key must start with {PREFIXES[kind]}")
+        secret = secret or new_secret(kind)
+        salt = secrets.token_hex(16)
+        record = ApiKey(
+            id=new_id("apikey"),
+            kind=kind,
+            name=name,
+            lookup=split_secret(secret)[1],  # type: ignore[index]
+            salt=salt,
+            secret_hash=hash_secret(salt, secret),
+            hint=hint(secret),
+            status="active",
+            workspace_id=workspace_id if kind == "api" else None,
+            created_by=created_by,
+            created_at=datetime.now(UTC),
+            expires_at=expires_at,
+        )
+        async with self.db.write() as session:
+            if workspace_id is not None:
+                workspace = await tenancy.workspace(session, workspace_id)
+                if workspace is None:
+                    raise NotFoundError(f"Workspace `{workspace_id}` not found.")
+                if workspace.archived_at is not None:
+                    raise InvalidRequestError(f"Workspace `{workspace_id}` is archived.")
+            session.add(record)
+        self.invalidate(record.lookup)
+        return IssuedKey(record=record, secret=secret)
+
+    async def update(self, key_id: str, *, name: str | None, status: str | None) -> ApiKey:
+        async with self.db.write() as session:
+            record = await tenancy.api_key(session, key_id)
+            if record is None or record.kind != "api":
+                raise NotFoundError(f"API key `{key_id}` not found.")
+            if record.status == "archived" and status is not None and status != "archived":
+                raise InvalidRequestError("An archived API key cannot be reactivated.")
+            if name is not None:
+                record.name = name
+            if status is not None:
+                record.status = status
+        self.invalidate(record.lookup)
+        return record
+
+    async def forget_workspace_keys(self, lookups: list[str]) -> None:
+        for lookup in lookups:
+            self.invalidate(lookup)
 
 
-def ensure_initial_key(settings: Settings) -> tuple[str, bool] | None:
-    """The generated key and whether it was created now; None when not needed."""
-    if settings.auth.api_keys or settings.auth.open_access:
-        return None
-    path = Path(settings.data_dir) / INITIAL_KEY_FILE
-    if path.is_file():
-        return path.read_text().strip(), False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = new_api_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
-    return key, True
+def _snapshot(row: ApiKey, default_workspace_id: str | None) -> _CachedKey:
+    return _CachedKey(
+        id=row.id,
+        kind=row.kind,
+        salt=row.salt,
+        secret_hash=row.secret_hash,
+        status=row.status,
+        expires_at=utc(row.expires_at),
+        workspace_id=row.workspace_id or (default_workspace_id if row.kind == "api" else None),
+        created_by=row.created_by,
+    )
 
 
-def verifier_for(settings: Settings) -> tuple[KeyVerifier, tuple[str, bool] | None]:
-    keys = [k.get_secret_value() for k in settings.auth.api_keys]
-    initial = ensure_initial_key(settings)
-    if initial is not None:
-        keys.append(initial[0])
-    return KeyVerifier(keys, open_access=settings.auth.open_access), initial
+def _check_usable(key: _CachedKey) -> None:
+    if key.status != "active":
+        raise AuthenticationError(f"This API key is {key.status}; use an active key.")
+    if key.expires_at is not None and key.expires_at <= datetime.now(UTC):
+        raise AuthenticationError("This API key has expired; use an active key.")
+
+
+def _not_admin() -> Exception:
+    from parley.errors import PermissionDeniedError
+
+    return PermissionDeniedError(
+        "This endpoint needs an Admin API key (sk-parley-admin01-…); workspace API keys "
+        "cannot manage the organization."
+    )

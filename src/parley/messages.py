@@ -19,9 +19,11 @@ from parley.catalog import Catalog, ServedModel
 from parley.conversation import RequestTraits, check_request
 from parley.errors import InvalidRequestError
 from parley.ids import new_id
+from parley.keys import Principal
 from parley.protocol import ApiVersion
 from parley.streaming import ACCEPTED, MessageAssembler, StreamAccepted
 from parley.translate import to_generation
+from parley.usage import UsageEvent, UsageRecorder
 from parley.wire.requests import MessageCountTokensParams, MessageCreateParams, _MessageInputParams
 from parley.wire.responses import Message, RawMessageStreamEvent, Usage
 
@@ -33,6 +35,7 @@ class CallContext:
     request_id: str
     version: ApiVersion
     betas: frozenset[str]
+    principal: Principal
 
 
 @dataclass(frozen=True)
@@ -40,11 +43,13 @@ class PreparedMessage:
     model: ServedModel
     generation: GenerationRequest
     params: MessageCreateParams
+    ctx: CallContext
 
 
 class MessagesService:
-    def __init__(self, catalog: Catalog, *, inference_geo: str) -> None:
+    def __init__(self, catalog: Catalog, usage: UsageRecorder, *, inference_geo: str) -> None:
         self.catalog = catalog
+        self.usage = usage
         self.inference_geo = inference_geo
 
     def prepare(self, params: MessageCreateParams, ctx: CallContext) -> PreparedMessage:
@@ -61,7 +66,7 @@ class MessagesService:
             max_output_tokens=caps.max_output_tokens,
             default_sampling=model.default_sampling,
         )
-        return PreparedMessage(model=model, generation=generation, params=params)
+        return PreparedMessage(model=model, generation=generation, params=params, ctx=ctx)
 
     async def stream(
         self, prepared: PreparedMessage
@@ -122,6 +127,24 @@ class MessagesService:
                     continue
                 for out in assembler.feed(event):
                     yield out
+                if assembler.finished:
+                    self._record(prepared, assembler.message.usage)
+
+    def _record(self, prepared: PreparedMessage, usage: Usage) -> None:
+        who = prepared.ctx.principal
+        self.usage.record(
+            UsageEvent(
+                api_key_id=who.api_key_id,
+                workspace_id=who.workspace_id,
+                model=prepared.model.id,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cache_read_input_tokens=usage.cache_read_input_tokens,
+                cache_creation_5m_input_tokens=usage.cache_creation.ephemeral_5m_input_tokens,
+                cache_creation_1h_input_tokens=usage.cache_creation.ephemeral_1h_input_tokens,
+                service_tier=usage.service_tier,
+            )
+        )
 
     def _usage(self, prompt: PromptProcessed) -> Usage:
         return Usage(

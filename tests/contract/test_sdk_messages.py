@@ -250,7 +250,9 @@ async def test_unknown_model_is_404(scripted_app: Any) -> None:
     async with scripted_app() as app:
         with pytest.raises(anthropic.NotFoundError) as info:
             await sdk_client(app).messages.create(model="claude-nope", max_tokens=5, messages=USER)
-    assert info.value.body["error"] == {"type": "not_found_error", "message": "model: claude-nope"}
+    error = info.value.body["error"]
+    assert error["type"] == "not_found_error"
+    assert error["message"].startswith("model: claude-nope (this server serves scripted;")
 
 
 @pytest.mark.parametrize(

@@ -66,21 +66,31 @@ def ask(port: int, key: str) -> httpx.Response:
     )
 
 
-def test_first_start_prints_a_key_once_and_it_works(tmp_path: Path) -> None:
+def test_first_start_prints_the_admin_key_once(tmp_path: Path) -> None:
     port = free_port()
     process, output = start(tmp_path, port)
     try:
-        match = re.search(r"(sk-parley-api01-\S+)", output)
+        match = re.search(r"(sk-parley-admin01-\S+)", output)
         assert match, output
-        key = match.group(1)
-        assert (tmp_path / "initial-api-key").read_text().strip() == key
-        assert ask(port, key).status_code == 200
+        admin_key = match.group(1)
+        me = httpx.get(
+            f"http://127.0.0.1:{port}/v1/organizations/me",
+            headers={"x-api-key": admin_key, "anthropic-version": "2023-06-01"},
+        )
+        assert me.status_code == 200 and me.json()["type"] == "organization"
         assert ask(port, "wrong").status_code == 401
+        assert not list(tmp_path.glob("*key*")), "no secret is written to the data directory"
     finally:
         assert "Application shutdown complete" in stop(process)
     process, output = start(tmp_path, port)
     try:
-        assert "sk-parley-api01-" not in output
-        assert ask(port, key).status_code == 200
+        assert "sk-parley-admin01-" not in output
+        assert (
+            me.json()["id"]
+            == httpx.get(
+                f"http://127.0.0.1:{port}/v1/organizations/me",
+                headers={"x-api-key": admin_key, "anthropic-version": "2023-06-01"},
+            ).json()["id"]
+        )
     finally:
         stop(process)

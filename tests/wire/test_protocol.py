@@ -78,6 +78,15 @@ async def test_auth_is_checked_before_the_version(scripted_app: Any) -> None:
     assert response.status_code == 401
 
 
+async def test_bad_bearer_token_is_named_as_such(scripted_app: Any) -> None:
+    async with scripted_app() as app:
+        response = await post(
+            app, {"anthropic-version": "2026-10-21", "authorization": "Bearer nope"}
+        )
+    assert response.status_code == 401
+    assert response.json()["error"]["message"] == "invalid bearer token"
+
+
 async def test_x_api_key_wins_over_bearer(scripted_app: Any) -> None:
     headers = {
         "anthropic-version": "2023-06-01",

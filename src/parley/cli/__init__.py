@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from parley import __version__
+from parley.cli.db import db
+from parley.cli.keys import keys
 from parley.cli.serve import serve
 
 
@@ -15,3 +17,5 @@ def main() -> None:
 
 
 main.add_command(serve)
+main.add_command(db)
+main.add_command(keys)

@@ -3,7 +3,8 @@
 ``call_context`` applies the API's order of checks (reference §10.1): credentials
 (401), then ``anthropic-version`` (400), then ``anthropic-beta``. The key is read from
 ``x-api-key`` or ``Authorization: Bearer`` on every version; when both are present
-``x-api-key`` wins, as on the hosted API.
+``x-api-key`` wins, as on the hosted API. Data-plane routes take workspace API keys
+only; ``/v1/organizations/*`` takes admin keys only.
 """
 
 from __future__ import annotations
@@ -15,17 +16,27 @@ from fastapi import Depends, Request
 
 from parley.catalog import Catalog
 from parley.config import Settings
+from parley.errors import PermissionDeniedError
 from parley.http.errors import request_id_of
-from parley.keys import KeyVerifier, Principal
+from parley.keys import KeyService, Principal
 from parley.messages import CallContext, MessagesService
+from parley.organization import Bootstrap, Workspaces
 from parley.protocol import parse_betas, parse_version
+from parley.reports import Reports
+from parley.storage.db import Database
+from parley.usage import UsageRecorder
 
 
 @dataclass
 class Services:
     settings: Settings
     catalog: Catalog
-    keys: KeyVerifier
+    db: Database
+    keys: KeyService
+    organization: Bootstrap
+    workspaces: Workspaces
+    usage: UsageRecorder
+    reports: Reports
     messages: MessagesService
 
 
@@ -34,26 +45,57 @@ def services(request: Request) -> Services:
     return found
 
 
-def presented_key(request: Request) -> str | None:
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def presented_key(request: Request) -> tuple[str | None, str]:
+    """The key and the header it came in."""
     key = request.headers.get("x-api-key")
     if key:
-        return key.strip()
+        return key.strip(), "x-api-key"
     auth = request.headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return None
+        return token.strip(), "authorization"
+    return None, "x-api-key"
 
 
-def principal(request: Request, svc: Annotated[Services, Depends(services)]) -> Principal:
-    return svc.keys.verify(presented_key(request))
+async def principal(request: Request, svc: ServicesDep) -> Principal:
+    key, header = presented_key(request)
+    found = await svc.keys.verify(key, admin=False, header=header)
+    requested = request.headers.get("anthropic-workspace-id")
+    if requested and requested != found.workspace_id:
+        raise PermissionDeniedError(
+            f"This API key belongs to workspace {found.workspace_id}, not {requested}; "
+            "drop the anthropic-workspace-id header or use a key of that workspace."
+        )
+    # The middleware stamps this on the response as anthropic-workspace-id.
+    request.scope.setdefault("state", {})["workspace_id"] = found.workspace_id
+    return found
 
 
-def call_context(request: Request, _: Annotated[Principal, Depends(principal)]) -> CallContext:
+async def admin_principal(request: Request, svc: ServicesDep) -> Principal:
+    key, header = presented_key(request)
+    return await svc.keys.verify(key, admin=True, header=header)
+
+
+def _context(request: Request, who: Principal) -> CallContext:
     version = parse_version(request.headers.get("anthropic-version"))
     betas = parse_betas(request.headers.getlist("anthropic-beta"))
-    return CallContext(request_id=request_id_of(request) or "", version=version, betas=betas)
+    return CallContext(
+        request_id=request_id_of(request) or "", version=version, betas=betas, principal=who
+    )
 
 
-ServicesDep = Annotated[Services, Depends(services)]
+def call_context(request: Request, who: Annotated[Principal, Depends(principal)]) -> CallContext:
+    return _context(request, who)
+
+
+def admin_context(
+    request: Request, who: Annotated[Principal, Depends(admin_principal)]
+) -> CallContext:
+    return _context(request, who)
+
+
 ContextDep = Annotated[CallContext, Depends(call_context)]
+AdminDep = Annotated[CallContext, Depends(admin_context)]

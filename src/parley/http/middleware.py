@@ -1,16 +1,17 @@
 """Pure ASGI middleware (no buffering, so SSE streams pass straight through).
 
 ``RequestContextMiddleware`` gives every request a ``req_…`` id (kept in
-``scope["state"]``) and stamps ``request-id`` plus deployment-wide headers on every
-response, errors included. It also enforces the body size limit without reading a
-body whole: a declared ``content-length`` over the limit is refused at once with 413,
-and a chunked body is counted as it arrives.
+``scope["state"]``) and stamps ``request-id`` and ``anthropic-organization-id`` on
+every response, errors included, plus ``anthropic-workspace-id`` once authentication
+has resolved the caller's workspace (into ``scope["state"]``). It also enforces the
+body size limit without reading a body whole: a declared ``content-length`` over the
+limit is refused at once with 413, and a chunked body is counted as it arrives.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,23 +33,31 @@ class RequestContextMiddleware:
         app: ASGIApp,
         *,
         max_body_bytes: int,
-        extra_headers: Iterable[tuple[str, str]] = (),
+        organization_id: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
-        self.extra_headers = [(k.encode(), v.encode()) for k, v in extra_headers]
+        self.organization_id = organization_id
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request_id = new_id("req")
-        scope.setdefault("state", {})["request_id"] = request_id
-        stamped = [(b"request-id", request_id.encode()), *self.extra_headers]
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        stamped = [(b"request-id", request_id.encode())]
+        organization = self.organization_id()
+        if organization:
+            stamped.append((b"anthropic-organization-id", organization.encode()))
 
         async def send_stamped(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *stamped]
+                headers = [*message.get("headers", []), *stamped]
+                workspace = state.get("workspace_id")
+                if workspace:
+                    headers.append((b"anthropic-workspace-id", workspace.encode()))
+                message["headers"] = headers
             await send(message)
 
         declared = _content_length(scope)

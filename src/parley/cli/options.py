@@ -1,0 +1,52 @@
+"""Options and set-up shared by commands: the settings file, the database."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from parley.config import Settings, load_settings
+from parley.keys import KeyService
+from parley.organization import Bootstrap, bootstrap
+from parley.storage.db import Database, upgrade
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def config_option(func: F) -> F:
+    return click.option(
+        "--config",
+        "config_file",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="TOML settings file (default: $PARLEY_CONFIG).",
+    )(func)
+
+
+def settings_from(config_file: Path | None) -> Settings:
+    try:
+        return load_settings(config_file)
+    except FileNotFoundError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+async def open_organization(settings: Settings) -> tuple[Database, KeyService, Bootstrap]:
+    """Migrate, connect and bootstrap, as the server would."""
+    url = settings.database_url()
+    if settings.database.migrate_on_start:
+        await asyncio.to_thread(upgrade, url)
+    db = Database(url)
+    keys = KeyService(db, open_access=settings.auth.open_access, cache_ttl=0)
+    return db, keys, await bootstrap(db, keys, settings)
+
+
+def announce_admin_key(org: Bootstrap) -> None:
+    if org.admin_key is not None:
+        click.echo(
+            "Created this deployment's organization. Its admin key, shown only now:", err=True
+        )
+        click.echo(f"\n    {org.admin_key}\n", err=True)

@@ -1,0 +1,176 @@
+"""The organization: bootstrap on first start, its workspaces, and its users.
+
+One organization per deployment. The first start creates it together with the
+default workspace, an owner user and an admin key (from ``auth.bootstrap_admin_key``
+or generated; a generated one is returned so ``parley serve`` can print it once). If
+``auth.bootstrap_api_key`` is set, that key is registered in the default workspace
+too. A unique column on the organizations table makes concurrent first starts safe:
+the loser of the race finds the winner's organization.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from parley.config import Settings
+from parley.errors import InvalidRequestError, NotFoundError
+from parley.ids import new_id
+from parley.keys import KeyService, new_secret
+from parley.storage import tenancy
+from parley.storage.db import Database
+from parley.storage.tables import ApiKey, Organization, User, Workspace
+
+MAX_WORKSPACES = 100
+DEFAULT_COLOR = "#6C5BB9"
+DEFAULT_RESIDENCY: dict[str, Any] = {
+    "workspace_geo": "us",
+    "allowed_inference_geos": "unrestricted",
+    "default_inference_geo": "global",
+}
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    organization_id: str
+    default_workspace_id: str
+    owner_id: str
+    # Secrets created by this start, to print once; None when they already existed.
+    admin_key: str | None = None
+
+
+async def bootstrap(db: Database, keys: KeyService, settings: Settings) -> Bootstrap:
+    """Create the organization on a fresh database; otherwise read what exists."""
+    existing = await _existing(db)
+    if existing is not None:
+        keys.default_workspace_id = existing.default_workspace_id
+        return existing
+    now = datetime.now(UTC)
+    org = Organization(id=str(uuid.uuid4()), name=settings.organization_name, created_at=now)
+    workspace = Workspace(
+        id=new_id("wrkspc"),
+        name="Default Workspace",
+        is_default=True,
+        display_color=DEFAULT_COLOR,
+        tags={},
+        data_residency=dict(DEFAULT_RESIDENCY),
+        created_at=now,
+        archived_at=None,
+    )
+    owner = User(
+        id=new_id("user"), email=settings.auth.owner_email, name="Owner", role="admin", added_at=now
+    )
+    try:
+        async with db.write() as session:
+            session.add_all([org, workspace, owner])
+    except IntegrityError:
+        raced = await _existing(db)
+        assert raced is not None
+        keys.default_workspace_id = raced.default_workspace_id
+        return raced
+    keys.default_workspace_id = workspace.id
+    given_admin = settings.auth.bootstrap_admin_key
+    admin_secret = given_admin.get_secret_value() if given_admin else new_secret("admin")
+    await keys.create(
+        kind="admin",
+        name="Bootstrap admin key",
+        workspace_id=None,
+        created_by=owner.id,
+        secret=admin_secret,
+    )
+    if settings.auth.bootstrap_api_key is not None:
+        await keys.create(
+            kind="api",
+            name="Bootstrap API key",
+            workspace_id=workspace.id,
+            created_by=owner.id,
+            secret=settings.auth.bootstrap_api_key.get_secret_value(),
+        )
+    return Bootstrap(org.id, workspace.id, owner.id, None if given_admin else admin_secret)
+
+
+async def _existing(db: Database) -> Bootstrap | None:
+    async with db.read() as session:
+        org = await tenancy.organization(session)
+        if org is None:
+            return None
+        workspace = await tenancy.default_workspace(session)
+        owners = await tenancy.users_page(session, limit=1, before_id=None, after_id=None)
+    assert workspace is not None and owners[0]
+    return Bootstrap(org.id, workspace.id, owners[0][-1].id)
+
+
+class Workspaces:
+    """Workspace management for the Admin API."""
+
+    def __init__(self, db: Database, keys: KeyService) -> None:
+        self.db = db
+        self.keys = keys
+
+    async def create(
+        self,
+        *,
+        name: str,
+        tags: dict[str, str],
+        display_color: str | None,
+        data_residency: dict[str, Any] | None,
+    ) -> Workspace:
+        now = datetime.now(UTC)
+        workspace = Workspace(
+            id=new_id("wrkspc"),
+            name=name,
+            is_default=False,
+            display_color=display_color or DEFAULT_COLOR,
+            tags=tags,
+            data_residency={**DEFAULT_RESIDENCY, **(data_residency or {})},
+            created_at=now,
+            archived_at=None,
+        )
+        async with self.db.write() as session:
+            if await tenancy.count_workspaces(session) >= MAX_WORKSPACES:
+                raise InvalidRequestError(
+                    f"An organization can have at most {MAX_WORKSPACES} workspaces; "
+                    "archive one first."
+                )
+            session.add(workspace)
+        return workspace
+
+    async def get(self, workspace_id: str) -> Workspace:
+        async with self.db.read() as session:
+            workspace = await tenancy.workspace(session, workspace_id)
+        if workspace is None or workspace.is_default:
+            raise NotFoundError(f"Workspace `{workspace_id}` not found.")
+        return workspace
+
+    async def update(self, workspace_id: str, changes: dict[str, Any]) -> Workspace:
+        async with self.db.write() as session:
+            workspace = await tenancy.workspace(session, workspace_id)
+            if workspace is None or workspace.is_default:
+                raise NotFoundError(f"Workspace `{workspace_id}` not found.")
+            if "name" in changes:
+                workspace.name = changes["name"]
+            if "display_color" in changes:
+                workspace.display_color = changes["display_color"]
+            if "tags" in changes:
+                merged = {**workspace.tags, **changes["tags"]}
+                workspace.tags = {k: v for k, v in merged.items() if v is not None}
+            if "data_residency" in changes:
+                workspace.data_residency = {**workspace.data_residency, **changes["data_residency"]}
+        return workspace
+
+    async def archive(self, workspace_id: str) -> Workspace:
+        """Archive a workspace and every key in it."""
+        async with self.db.write() as session:
+            workspace = await tenancy.workspace(session, workspace_id)
+            if workspace is None or workspace.is_default:
+                raise NotFoundError(f"Workspace `{workspace_id}` not found.")
+            if workspace.archived_at is None:
+                workspace.archived_at = datetime.now(UTC)
+            archived = await tenancy.archive_workspace_keys(session, workspace_id)
+            lookups = [k.lookup for k in [await session.get(ApiKey, i) for i in archived] if k]
+        await self.keys.forget_workspace_keys(lookups)
+        return workspace

@@ -1,0 +1,93 @@
+"""The database schema. Changes go through a new Alembic revision in ``migrations/``.
+
+Ids are the API's prefixed strings (``wrkspc_…``, ``apikey_…``); timestamps are UTC.
+API keys are stored only as a salted SHA-256 hash plus a display hint; ``lookup`` is a
+random, non-secret part of the key that finds its row without scanning.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    # Always 1: a unique column that makes a second organization impossible, so two
+    # processes bootstrapping a fresh database at once cannot both succeed.
+    singleton: Mapped[int] = mapped_column(Integer, unique=True, default=1)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32))
+    added_at: Mapped[datetime]
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    display_color: Mapped[str] = mapped_column(String(16))
+    tags: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    data_residency: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime]
+    archived_at: Mapped[datetime | None]
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "api" or "admin"
+    name: Mapped[str] = mapped_column(String(255))
+    lookup: Mapped[str] = mapped_column(String(32), unique=True)
+    salt: Mapped[str] = mapped_column(String(64))
+    secret_hash: Mapped[str] = mapped_column(String(128))
+    hint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    workspace_id: Mapped[str | None] = mapped_column(ForeignKey("workspaces.id"))
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_api_keys_workspace", "workspace_id"),)
+
+
+class UsageRecord(Base):
+    """Token usage, pre-aggregated per minute and attribution by the recorder."""
+
+    __tablename__ = "usage_records"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    minute: Mapped[datetime]
+    api_key_id: Mapped[str | None] = mapped_column(String(64))
+    workspace_id: Mapped[str | None] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(256))
+    service_tier: Mapped[str] = mapped_column(String(16))
+    is_batch: Mapped[bool] = mapped_column(Boolean)
+    requests: Mapped[int] = mapped_column(Integer)
+    input_tokens: Mapped[int] = mapped_column(BigInteger)
+    output_tokens: Mapped[int] = mapped_column(BigInteger)
+    cache_read_input_tokens: Mapped[int] = mapped_column(BigInteger)
+    cache_creation_5m_input_tokens: Mapped[int] = mapped_column(BigInteger)
+    cache_creation_1h_input_tokens: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_usage_minute", "minute"),)
