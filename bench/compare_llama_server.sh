@@ -2,7 +2,11 @@
 # Parley and llama.cpp's llama-server on the same GGUF and thread count, measured in
 # one run by bench/messages_bench.py.
 #
-#   LLAMA_SERVER=/path/to/llama-server bench/compare_llama_server.sh [bench options]
+#   LLAMA_SERVER=/path/to/llama-server bench/compare_llama_server.sh single [options]
+#   LLAMA_SERVER=/path/to/llama-server SLOTS=8 bench/compare_llama_server.sh concurrency [options]
+#
+# single: bench/messages_bench.py (one stream); concurrency: bench/concurrency_bench.py.
+# SLOTS sequences in parallel on both servers, CTX tokens of context each.
 #
 # llama-server must be built from the llama.cpp tree that ships inside the
 # llama-cpp-python sdist of the pinned version, so both run the same engine:
@@ -13,21 +17,30 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${LLAMA_SERVER:?set LLAMA_SERVER to the llama-server binary}"
+MODE=${1:-single}; shift || true
+case "$MODE" in
+  single) BENCH=bench/messages_bench.py ;;
+  concurrency) BENCH=bench/concurrency_bench.py ;;
+  *) echo "usage: $0 single|concurrency [bench options]" >&2; exit 2 ;;
+esac
 THREADS=${THREADS:-$(nproc)}
+SLOTS=${SLOTS:-1}
+CTX=${CTX:-8192}
 PARLEY_PORT=${PARLEY_PORT:-8090}
 PEER_PORT=${PEER_PORT:-8091}
 GGUF=$(.venv/bin/python -c 'from parley.backends.llama_cpp.model import resolve_gguf; print(resolve_gguf("bundled:smollm2"))')
 DATA=$(mktemp -d)
+KEY=sk-parley-api01-benchmark000000000000000000000000000000000000000000
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$DATA"' EXIT
 
 "$LLAMA_SERVER" -m "$GGUF" --host 127.0.0.1 --port "$PEER_PORT" -t "$THREADS" -tb "$THREADS" \
-    -c 8192 --parallel 1 > "$DATA/llama-server.log" 2>&1 &
-PARLEY_DATA_DIR=$DATA PARLEY_AUTH__API_KEYS='["bench"]' \
-PARLEY_MODELS="[{\"id\": \"smollm2-135m-instruct\", \"options\": {\"gguf\": \"$GGUF\", \"n_threads\": $THREADS, \"slots\": 1}}]" \
+    -c $((SLOTS * CTX)) --parallel "$SLOTS" --no-kv-unified > "$DATA/llama-server.log" 2>&1 &
+PARLEY_DATA_DIR=$DATA PARLEY_AUTH__BOOTSTRAP_API_KEY=$KEY \
+PARLEY_MODELS="[{\"id\": \"smollm2-135m-instruct\", \"options\": {\"gguf\": \"$GGUF\", \"n_threads\": $THREADS, \"slots\": $SLOTS, \"ctx_per_slot\": $CTX}}]" \
     .venv/bin/parley serve --port "$PARLEY_PORT" > "$DATA/parley.log" 2>&1 &
 
 for url in "http://127.0.0.1:$PEER_PORT/health" "http://127.0.0.1:$PARLEY_PORT/"; do
     for _ in $(seq 120); do curl -sf "$url" >/dev/null && break; sleep 0.5; done
 done
-.venv/bin/python bench/messages_bench.py --api-key bench \
+.venv/bin/python "$BENCH" --api-key "$KEY" \
     --target "parley=http://127.0.0.1:$PARLEY_PORT" --target "llama-server=http://127.0.0.1:$PEER_PORT" "$@"

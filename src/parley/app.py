@@ -23,11 +23,16 @@ from parley.config import Settings
 from parley.http.deps import Services
 from parley.http.errors import install_error_handlers
 from parley.http.middleware import RequestContextMiddleware
-from parley.http.routes import admin, messages, models, reports, root
+from parley.http.routes import admin, limits, messages, models, reports, root
 from parley.keys import KeyService
 from parley.messages import MessagesService
 from parley.organization import Workspaces, bootstrap
+from parley.ratelimit.buckets import BucketStore, MemoryBucketStore
+from parley.ratelimit.limiter import RateLimiter
+from parley.ratelimit.policy import LimitPolicy
+from parley.ratelimit.redis_store import RedisBucketStore
 from parley.reports import Reports
+from parley.spend import SpendGuard
 from parley.storage.db import Database, upgrade
 from parley.usage import UsageRecorder
 
@@ -57,6 +62,18 @@ async def _services(settings: Settings, catalog: Catalog, stack: AsyncExitStack)
     recorder.start()
     stack.push_async_callback(recorder.aclose)
     pricing = {m.id: m.config.pricing for m in catalog.models}
+    store = _bucket_store(settings)
+    stack.push_async_callback(store.aclose)
+    policy = LimitPolicy(db, settings.rate_limits)
+    limiter = RateLimiter(policy, store, organization_id=org.organization_id)
+    spend = SpendGuard(
+        db,
+        recorder,
+        pricing=pricing,
+        organization_id=org.organization_id,
+        organization_limit_usd=settings.spend_limits.organization_monthly_usd,
+        refresh=settings.spend_limits.refresh_seconds,
+    )
     return Services(
         settings=settings,
         catalog=catalog,
@@ -72,8 +89,18 @@ async def _services(settings: Settings, catalog: Catalog, stack: AsyncExitStack)
             default_workspace_id=org.default_workspace_id,
             inference_geo=settings.inference_geo,
         ),
-        messages=MessagesService(catalog, recorder, inference_geo=settings.inference_geo),
+        limits=policy,
+        spend=spend,
+        messages=MessagesService(
+            catalog, recorder, limiter, spend, inference_geo=settings.inference_geo
+        ),
     )
+
+
+def _bucket_store(settings: Settings) -> BucketStore:
+    if settings.rate_limits.store == "redis":
+        return RedisBucketStore(settings.rate_limits.redis_url)
+    return MemoryBucketStore()
 
 
 def create_app(settings: Settings, *, backends: Mapping[str, Backend] | None = None) -> FastAPI:
@@ -99,6 +126,6 @@ def create_app(settings: Settings, *, backends: Mapping[str, Backend] | None = N
         max_body_bytes=settings.server.max_body_bytes,
         organization_id=organization_id,
     )
-    for module in (root, messages, models, admin, reports):
+    for module in (root, messages, models, admin, reports, limits):
         app.include_router(module.router)
     return app

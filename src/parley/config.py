@@ -54,10 +54,49 @@ class ModelPricing(_Section):
     cache_write_1h: float | None = Field(None, ge=0)
 
 
+class LimitValues(_Section):
+    """Per-minute limits; None is no limit."""
+
+    requests_per_minute: int | None = Field(None, ge=1)
+    input_tokens_per_minute: int | None = Field(None, ge=1)
+    output_tokens_per_minute: int | None = Field(None, ge=1)
+
+
+class TierConfig(_Section):
+    """A usage tier: limits for every model group, overrides for named groups."""
+
+    default: LimitValues = Field(default_factory=LimitValues)
+    groups: dict[str, LimitValues] = Field(default_factory=dict)
+    count_tokens_requests_per_minute: int | None = Field(None, ge=1)
+    # Requests of unfinished batches one organization may have queued.
+    batch_queue_limit: int | None = Field(None, ge=1)
+
+
+class RateLimitSettings(_Section):
+    # A built-in tier (unlimited, start, build, scale) or one defined under `tiers`.
+    tier: str = "unlimited"
+    tiers: dict[str, TierConfig] = Field(default_factory=dict)
+    # Where bucket state lives: this process, or Redis (shared by several processes).
+    store: Literal["memory", "redis"] = "memory"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Seconds admin-set overrides stay cached before the database is asked again.
+    override_cache_ttl: float = Field(5.0, ge=0)
+
+
+class SpendLimitSettings(_Section):
+    # Monthly spend limit of the whole organization in USD (None: no limit);
+    # workspaces get theirs through the Admin API.
+    organization_monthly_usd: float | None = Field(None, ge=0)
+    # Seconds the month's spend stays cached before it is summed again.
+    refresh_seconds: float = Field(5.0, ge=0)
+
+
 class ModelConfig(_Section):
     """One served model: its public id, aliases, and the backend that answers it."""
 
     id: str = Field(min_length=1, max_length=256)
+    # Models sharing a rate-limit group share buckets (as Claude's Opus 4.x do).
+    rate_limit_group: str | None = None
     display_name: str | None = None
     backend: str = "llama_cpp"
     aliases: list[str] = Field(default_factory=list)
@@ -136,6 +175,8 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     usage: UsageSettings = Field(default_factory=UsageSettings)
+    rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    spend_limits: SpendLimitSettings = Field(default_factory=SpendLimitSettings)
     organization_name: str = "Parley"
     models: list[ModelConfig] = Field(default_factory=lambda: [_bundled_model()])
     # Extra names for served models: exact names or shell-style patterns

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from parley.backends.base import Accepted, GenerationRequest, PromptProcessed
 from parley.catalog import Catalog, ServedModel
@@ -20,12 +20,15 @@ from parley.conversation import RequestTraits, check_request
 from parley.errors import InvalidRequestError
 from parley.ids import new_id
 from parley.keys import Principal
+from parley.prompt_cache import cache_split
 from parley.protocol import ApiVersion
+from parley.ratelimit.limiter import Admission, RateLimiter
+from parley.spend import SpendGuard
 from parley.streaming import ACCEPTED, MessageAssembler, StreamAccepted
 from parley.translate import to_generation
 from parley.usage import UsageEvent, UsageRecorder
 from parley.wire.requests import MessageCountTokensParams, MessageCreateParams, _MessageInputParams
-from parley.wire.responses import Message, RawMessageStreamEvent, Usage
+from parley.wire.responses import CacheCreation, Message, RawMessageStreamEvent, Usage
 
 
 @dataclass(frozen=True)
@@ -38,18 +41,29 @@ class CallContext:
     principal: Principal
 
 
-@dataclass(frozen=True)
+@dataclass
 class PreparedMessage:
     model: ServedModel
     generation: GenerationRequest
     params: MessageCreateParams
     ctx: CallContext
+    admission: Admission = field(default_factory=Admission)
 
 
 class MessagesService:
-    def __init__(self, catalog: Catalog, usage: UsageRecorder, *, inference_geo: str) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        usage: UsageRecorder,
+        limiter: RateLimiter,
+        spend: SpendGuard,
+        *,
+        inference_geo: str,
+    ) -> None:
         self.catalog = catalog
         self.usage = usage
+        self.limiter = limiter
+        self.spend = spend
         self.inference_geo = inference_geo
 
     def prepare(self, params: MessageCreateParams, ctx: CallContext) -> PreparedMessage:
@@ -67,6 +81,21 @@ class MessagesService:
             default_sampling=model.default_sampling,
         )
         return PreparedMessage(model=model, generation=generation, params=params, ctx=ctx)
+
+    async def admit(self, prepared: PreparedMessage) -> None:
+        """Spend and rate limits, before any model work; raises when over a limit."""
+        who = prepared.ctx.principal
+        await self.spend.check(who)
+        group = prepared.model.config.rate_limit_group or prepared.model.id
+        input_tokens = 0
+        if await self.limiter.needs_input_count(who, group):
+            input_tokens = await prepared.model.backend.count_tokens(prepared.generation)
+        prepared.admission = await self.limiter.admit(
+            who, group, input_tokens=input_tokens, max_tokens=prepared.generation.max_tokens
+        )
+
+    async def count_headers(self, ctx: CallContext) -> dict[str, str]:
+        return await self.limiter.admit_count(ctx.principal)
 
     async def stream(
         self, prepared: PreparedMessage
@@ -128,7 +157,12 @@ class MessagesService:
                 for out in assembler.feed(event):
                     yield out
                 if assembler.finished:
-                    self._record(prepared, assembler.message.usage)
+                    usage = assembler.message.usage
+                    self._record(prepared, usage)
+                    await prepared.admission.settle(
+                        output_tokens=usage.output_tokens,
+                        cache_read_tokens=usage.cache_read_input_tokens,
+                    )
 
     def _record(self, prepared: PreparedMessage, usage: Usage) -> None:
         who = prepared.ctx.principal
@@ -147,8 +181,14 @@ class MessagesService:
         )
 
     def _usage(self, prompt: PromptProcessed) -> Usage:
+        split = cache_split(prompt)
         return Usage(
-            input_tokens=prompt.input_tokens,
+            input_tokens=split.uncached,
             output_tokens=0,
+            cache_read_input_tokens=split.read,
+            cache_creation_input_tokens=split.write_5m + split.write_1h,
+            cache_creation=CacheCreation(
+                ephemeral_5m_input_tokens=split.write_5m, ephemeral_1h_input_tokens=split.write_1h
+            ),
             inference_geo=self.inference_geo,
         )

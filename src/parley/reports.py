@@ -22,6 +22,7 @@ from typing import Any
 from parley.config import ModelPricing
 from parley.errors import InvalidRequestError
 from parley.keys import utc
+from parley.pricing import cents
 from parley.storage import usage as usage_store
 from parley.storage.db import Database
 from parley.usage import UsageRecorder
@@ -206,23 +207,7 @@ class Reports:
 
     def _cents(self, row: Mapping[str, Any], column: str) -> Decimal:
         price = self.pricing.get(row["model"], ModelPricing())
-        per_million = {
-            "input_tokens": price.input,
-            "output_tokens": price.output,
-            "cache_read_input_tokens": price.cache_read
-            if price.cache_read is not None
-            else price.input * 0.1,
-            "cache_creation_5m_input_tokens": price.cache_write_5m
-            if price.cache_write_5m is not None
-            else price.input * 1.25,
-            "cache_creation_1h_input_tokens": price.cache_write_1h
-            if price.cache_write_1h is not None
-            else price.input * 2,
-        }[column]
-        usd = Decimal(int(row[column])) * Decimal(str(per_million)) / Decimal(1_000_000)
-        if row["is_batch"]:
-            usd /= 2
-        return usd * 100
+        return cents(price, column, int(row[column]), batch=bool(row["is_batch"]))
 
     def _cost_result(self, key: tuple[Any, ...], cents: Decimal) -> dict[str, Any]:
         workspace, model, tier, token_type = key

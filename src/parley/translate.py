@@ -15,7 +15,10 @@ rules hold. Decisions made here:
 - sampling: the request's own ``temperature``/``top_p``/``top_k`` when it sends any
   (only possible under ``2023-06-01``), otherwise the model's configured defaults;
 - ``max_tokens`` above what the model can produce is clamped to it (documented
-  leniency: clients size requests for Claude models).
+  leniency: clients size requests for Claude models);
+- every ``cache_control`` becomes a ``CachePoint`` right after its block (tools and
+  system blocks carry theirs), and a top-level ``cache_control`` marks the last block,
+  as the API's automatic caching does.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import base64
 from collections.abc import Iterable
 
 from parley.backends.base import (
+    CachePoint,
     GenerationRequest,
     ImagePart,
     Part,
@@ -35,6 +39,7 @@ from parley.backends.base import (
     ToolSpec,
     Turn,
 )
+from parley.wire.common import CacheControlEphemeral
 from parley.wire.content import (
     Base64ImageSourceParam,
     ContentBlockParam,
@@ -65,10 +70,15 @@ def to_generation(
     """The neutral request for ``params`` (a create or a count_tokens body)."""
     tools = tuple(_tool_spec(t) for t in params.tools or [] if isinstance(t, ToolParam))
     create = params if isinstance(params, MessageCreateParams) else None
+    system, system_cache = _system(params.system)
+    turns = tuple(_turns(params.messages))
+    if params.cache_control is not None and turns:
+        turns = _mark_last(turns, _point(params.cache_control))
     return GenerationRequest(
         model=model,
-        system=system_text(params.system),
-        turns=tuple(_turns(params.messages)),
+        system=system,
+        system_cache=system_cache,
+        turns=turns,
         max_tokens=min(create.max_tokens, max_output_tokens) if create else 0,
         tools=tools,
         tool_mode=tool_mode(params.tool_choice, has_tools=bool(tools)),
@@ -78,9 +88,32 @@ def to_generation(
     )
 
 
-def system_text(blocks: list[TextBlockParam] | None) -> str | None:
-    texts = [b.text for b in blocks or [] if not b.text.startswith(BILLING_HEADER_PREFIX)]
-    return "\n".join(texts) if texts else None
+def _point(control: CacheControlEphemeral | None) -> CachePoint | None:
+    if control is None:
+        return None
+    return CachePoint(ttl=control.ttl or "5m")
+
+
+def _system(
+    blocks: list[TextBlockParam] | None,
+) -> tuple[str | None, tuple[tuple[int, CachePoint], ...]]:
+    kept = [b for b in blocks or [] if not b.text.startswith(BILLING_HEADER_PREFIX)]
+    points = []
+    length = 0
+    for index, block in enumerate(kept):
+        length += len(block.text) + (1 if index else 0)
+        point = _point(block.cache_control)
+        if point is not None:
+            points.append((length, point))
+    text = "\n".join(b.text for b in kept)
+    return (text or None), tuple(points)
+
+
+def _mark_last(turns: tuple[Turn, ...], point: CachePoint | None) -> tuple[Turn, ...]:
+    last = turns[-1]
+    if point is None or (last.parts and isinstance(last.parts[-1], CachePoint)):
+        return turns
+    return (*turns[:-1], Turn(role=last.role, parts=(*last.parts, point)))
 
 
 def tool_mode(choice: ToolChoiceParam | None, *, has_tools: bool) -> ToolMode:
@@ -98,7 +131,12 @@ def tool_mode(choice: ToolChoiceParam | None, *, has_tools: bool) -> ToolMode:
 
 def _tool_spec(tool: ToolParam) -> ToolSpec:
     schema = tool.input_schema.model_dump(exclude_unset=True)
-    return ToolSpec(name=tool.name, description=tool.description or "", input_schema=schema)
+    return ToolSpec(
+        name=tool.name,
+        description=tool.description or "",
+        input_schema=schema,
+        cache=_point(tool.cache_control),
+    )
 
 
 def _sampling(params: MessageCreateParams | None, default: Sampling) -> Sampling:
@@ -120,13 +158,19 @@ def _json_schema(params: _MessageInputParams) -> dict[str, object] | None:
 def _turns(messages: list[MessageParam]) -> Iterable[Turn]:
     merged: list[tuple[str, list[Part]]] = []
     for message in messages:
-        parts = [p for block in message.content for p in _parts(block)]
+        parts = [p for block in message.content for p in _marked_parts(block)]
         if merged and merged[-1][0] == message.role:
             merged[-1][1].extend(parts)
         else:
             merged.append((message.role, parts))
     for role, parts in merged:
         yield Turn(role=role, parts=tuple(parts))  # type: ignore[arg-type]
+
+
+def _marked_parts(block: ContentBlockParam) -> list[Part]:
+    point = _point(getattr(block, "cache_control", None))
+    parts = _parts(block)
+    return [*parts, point] if point is not None else parts
 
 
 def _parts(block: ContentBlockParam) -> list[Part]:

@@ -116,8 +116,13 @@ def test_claude_code_shaped_request(server: ServerThread) -> None:
     assert kinds[0] == "message_start"
     # Prefilling ~4k tokens takes seconds here: pings keep the connection alive meanwhile.
     assert "ping" in kinds[: kinds.index("content_block_start")]
-    start = next(d for k, d in events if k == "message_start")
-    assert start["message"]["usage"]["input_tokens"] == counted.json()["input_tokens"]
+    usage = next(d for k, d in events if k == "message_start")["message"]["usage"]
+    total = usage["input_tokens"] + usage["cache_read_input_tokens"]
+    total += usage["cache_creation_input_tokens"]
+    assert total == counted.json()["input_tokens"]
+    # Breakpoints on the system prompt and the last user block: all but the tail after
+    # the last breakpoint is cache traffic, and the uncached rest is small.
+    assert usage["cache_creation_input_tokens"] + usage["cache_read_input_tokens"] > 4000
     blocks = [d["content_block"]["type"] for k, d in events if k == "content_block_start"]
     assert blocks and blocks[0] in ("text", "tool_use") and "thinking" not in blocks
 
@@ -131,3 +136,41 @@ def test_claude_code_request_too_long_for_the_model(server: ServerThread) -> Non
     )
     assert response.status_code == 400
     assert response.json()["error"]["message"].startswith("prompt is too long:")
+
+
+def test_full_queue_is_529_and_a_queued_stream_gets_pings(tmp_path: Path) -> None:
+    model = {"id": BUNDLED_MODEL_ID, "options": {"slots": 1, "max_queue": 1, "ctx_per_slot": 1024}}
+    settings = make_settings(tmp_path, models=[model], server={"ping_interval": 0.1})
+    long = {
+        "model": BUNDLED_MODEL_ID,
+        "max_tokens": 600,
+        "stream": True,
+        "temperature": 0,
+        "messages": [{"role": "user", "content": "Count from 1 to 1000, one per line."}],
+    }
+    # Nested on purpose: each stream is checked before the next one opens.
+    with (  # noqa: SIM117
+        ServerThread(create_app(settings)) as server,
+        httpx.Client(base_url=server.base_url, timeout=120) as first,
+        httpx.Client(base_url=server.base_url, timeout=120) as second,
+    ):
+        with first.stream("POST", "/v1/messages", headers=V1, json=long) as running:
+            events = sse_events(running)
+            assert next(events)[0] == "message_start"
+            with second.stream("POST", "/v1/messages", headers=V1, json=long) as queued:
+                assert queued.status_code == 200
+                waiting = sse_events(queued)
+                assert next(waiting)[0] == "ping"  # queued behind the first: kept alive
+                third = httpx.post(
+                    f"{server.base_url}/v1/messages",
+                    headers=V1,
+                    json={**long, "stream": False, "max_tokens": 5},
+                )
+                assert third.status_code == 529
+                assert third.json()["error"] == {
+                    "type": "overloaded_error",
+                    "message": "Overloaded",
+                }
+                running.close()  # the first client leaves: the queued stream starts
+                kinds = [kind for kind, _ in waiting if kind != "ping"]
+                assert kinds[0] == "message_start" and kinds[-1] == "message_stop"

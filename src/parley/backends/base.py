@@ -51,7 +51,17 @@ class ToolResultPart:
     is_error: bool = False
 
 
-Part = TextPart | ImagePart | ToolCallPart | ToolResultPart
+CacheTTL = Literal["5m", "1h"]
+
+
+@dataclass(frozen=True, slots=True)
+class CachePoint:
+    """A prompt-cache breakpoint: the client asked to cache everything before here."""
+
+    ttl: CacheTTL = "5m"
+
+
+Part = TextPart | ImagePart | ToolCallPart | ToolResultPart | CachePoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +75,7 @@ class ToolSpec:
     name: str
     description: str
     input_schema: dict[str, Any]
+    cache: CachePoint | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +111,8 @@ class GenerationRequest:
     sampling: Sampling = field(default_factory=Sampling)
     json_schema: dict[str, Any] | None = None
     priority: Literal["interactive", "batch"] = "interactive"
+    # Breakpoints inside the system text: (character offset, breakpoint).
+    system_cache: tuple[tuple[int, CachePoint], ...] = ()
 
     @property
     def prefill(self) -> str | None:
@@ -118,8 +131,15 @@ class Accepted:
 
 @dataclass(frozen=True, slots=True)
 class PromptProcessed:
+    """The prompt is being processed: ``input_tokens`` in all, of which the first
+    ``cached_tokens`` were already in the backend's cache. ``breakpoints`` are the
+    token positions where the request's cache breakpoints fall, and ``boundaries``
+    where its content blocks end, both in prompt order."""
+
     input_tokens: int
     cached_tokens: int = 0
+    breakpoints: tuple[tuple[int, CacheTTL], ...] = ()
+    boundaries: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

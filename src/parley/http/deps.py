@@ -22,7 +22,9 @@ from parley.keys import KeyService, Principal
 from parley.messages import CallContext, MessagesService
 from parley.organization import Bootstrap, Workspaces
 from parley.protocol import parse_betas, parse_version
+from parley.ratelimit.policy import LimitPolicy
 from parley.reports import Reports
+from parley.spend import SpendGuard
 from parley.storage.db import Database
 from parley.usage import UsageRecorder
 
@@ -37,6 +39,8 @@ class Services:
     workspaces: Workspaces
     usage: UsageRecorder
     reports: Reports
+    limits: LimitPolicy
+    spend: SpendGuard
     messages: MessagesService
 
 

@@ -10,7 +10,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -91,3 +102,34 @@ class UsageRecord(Base):
     cache_creation_1h_input_tokens: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (Index("ix_usage_minute", "minute"),)
+
+
+class RateLimitOverride(Base):
+    """Limits an administrator set for the organization or a workspace, per model group."""
+
+    __tablename__ = "rate_limit_overrides"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16))  # "organization" or "workspace"
+    scope_id: Mapped[str] = mapped_column(String(64))
+    group_name: Mapped[str] = mapped_column(String(256))
+    requests_per_minute: Mapped[int | None] = mapped_column(Integer)
+    input_tokens_per_minute: Mapped[int | None] = mapped_column(BigInteger)
+    output_tokens_per_minute: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("scope", "scope_id", "group_name"),)
+
+
+class SpendLimit(Base):
+    """A monthly spend limit in USD for the organization or a workspace."""
+
+    __tablename__ = "spend_limits"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    scope_id: Mapped[str] = mapped_column(String(64))
+    monthly_usd: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("scope", "scope_id"),)

@@ -14,6 +14,7 @@ import contextlib
 import ctypes
 import random
 from collections.abc import AsyncGenerator
+from dataclasses import replace
 from typing import Any
 
 import llama_cpp as lc
@@ -22,10 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from parley.backends.base import (
     Accepted,
     BackendEvent,
+    CacheTTL,
     Capabilities,
     Finished,
     GenerationRequest,
     Health,
+    PromptProcessed,
     Sampling,
 )
 from parley.backends.llama_cpp.engine import Engine, EngineConfig, Job
@@ -37,7 +40,16 @@ from parley.backends.llama_cpp.grammar import (
 from parley.backends.llama_cpp.model import LlamaModel, resolve_gguf
 from parley.backends.llama_cpp.output import OutputPipeline
 from parley.backends.llama_cpp.prompt import ChatTemplate
-from parley.errors import InternalError, InvalidRequestError, ParleyError, prompt_too_long
+from parley.errors import (
+    InternalError,
+    InvalidRequestError,
+    OverloadedError,
+    ParleyError,
+    prompt_too_long,
+)
+
+# Token positions of a prompt's cache breakpoints (with TTL) and of its block ends.
+_Marks = tuple[tuple[tuple[int, CacheTTL], ...], tuple[int, ...]]
 
 
 class LlamaCppOptions(BaseModel):
@@ -46,13 +58,16 @@ class LlamaCppOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     gguf: str = Field("bundled:smollm2", description="path, or bundled:<name>")
-    slots: int = Field(1, ge=1, le=256, description="sequences decoded together")
+    slots: int = Field(4, ge=1, le=256, description="sequences decoded together")
     ctx_per_slot: int | None = Field(None, ge=256, description="default: training context")
     n_batch: int = Field(512, ge=32)
     n_threads: int = Field(0, ge=0, description="0: all cores")
     n_gpu_layers: int = Field(0, ge=0)
     chat_template: str | None = Field(None, description="Jinja source overriding the GGUF's")
     max_output_tokens: int | None = Field(None, ge=1)
+    max_queue: int = Field(
+        64, ge=0, description="requests waiting for a slot before new ones get 529 Overloaded"
+    )
 
 
 class LlamaCppBackend:
@@ -114,11 +129,14 @@ class LlamaCppBackend:
     # --- requests --------------------------------------------------------------------
 
     async def count_tokens(self, request: GenerationRequest) -> int:
-        return len(await asyncio.to_thread(self._tokens, request))
+        tokens, _ = await asyncio.to_thread(self._tokens, request)
+        return len(tokens)
 
     async def generate(self, request: GenerationRequest) -> AsyncGenerator[BackendEvent, None]:
         engine = self._ready()
-        tokens, sampler = await asyncio.to_thread(self._prepare, request)
+        if request.priority == "interactive" and engine.queued() >= self.options.max_queue:
+            raise OverloadedError("Overloaded")
+        tokens, marks, sampler = await asyncio.to_thread(self._prepare, request)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[list[BackendEvent] | ParleyError] = asyncio.Queue()
 
@@ -148,6 +166,8 @@ class LlamaCppBackend:
                     raise item
                 for event in item:
                     finished = isinstance(event, Finished)
+                    if isinstance(event, PromptProcessed):
+                        event = replace(event, breakpoints=marks[0], boundaries=marks[1])
                     yield event
         finally:
             if not finished:
@@ -160,16 +180,22 @@ class LlamaCppBackend:
             raise InternalError(f"model backend {self.name!r} is not started")
         return self._engine
 
-    def _tokens(self, request: GenerationRequest) -> list[int]:
+    def _tokens(self, request: GenerationRequest) -> tuple[list[int], _Marks]:
+        """Prompt tokens, and the token positions of cache breakpoints and block ends."""
         assert self._template is not None and self._model is not None
-        return self._model.tokenize(self._template.render(request))
+        text, marks = self._template.render_marked(request)
+        tokens = self._model.tokenize(text)
+        positions = self._model.token_positions(tokens, text, [offset for offset, _ in marks])
+        breakpoints = tuple((p, k) for p, (_, k) in zip(positions, marks, strict=True) if k)
+        boundaries = tuple(p for p, (_, k) in zip(positions, marks, strict=True) if k is None)
+        return tokens, (breakpoints, boundaries)
 
-    def _prepare(self, request: GenerationRequest) -> tuple[list[int], Any]:
-        tokens = self._tokens(request)
+    def _prepare(self, request: GenerationRequest) -> tuple[list[int], _Marks, Any]:
+        tokens, marks = self._tokens(request)
         window = self._ready().ctx_per_slot
         if len(tokens) >= window:
             raise prompt_too_long(len(tokens), window)
-        return tokens, self._sampler(request)
+        return tokens, marks, self._sampler(request)
 
     def _sampler(self, request: GenerationRequest) -> Any:
         assert self._model is not None

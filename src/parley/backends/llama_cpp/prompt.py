@@ -18,11 +18,17 @@ Either way the model answers in the ``<tool_call>`` form that ``output.py`` pars
 
 A final assistant turn is a prefill: the rest of the conversation is rendered with the
 generation prompt and the prefill text appended, so the model continues it.
+
+Cache breakpoints: ``render_marked`` renders with a private-use sentinel where each
+``CachePoint`` falls, then strips the sentinels and returns the clean text with the
+character offset of every breakpoint, so the backend can map them to token positions
+without rendering twice.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +36,8 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from parley.backends.base import (
+    CachePoint,
+    CacheTTL,
     GenerationRequest,
     TextPart,
     ToolCallPart,
@@ -57,6 +65,30 @@ TOOLS_INSTRUCTIONS = (
     "within <tool_call></tool_call> XML tags:\n"
     '<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>'
 )
+
+
+_SENTINEL = re.compile("\ue000(\\d+)\ue001")
+
+
+class _Marks:
+    """Hands out sentinels when marking, nothing otherwise: one per cache breakpoint
+    (its TTL) and one per block boundary (None), where cached prefixes may end."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.kinds: list[CacheTTL | None] = []
+
+    def __call__(self, point: CachePoint | None) -> str:
+        if point is None or not self.enabled:
+            return ""
+        self.kinds.append(point.ttl)
+        return f"\ue000{len(self.kinds) - 1}\ue001"
+
+    def boundary(self) -> str:
+        if not self.enabled:
+            return ""
+        self.kinds.append(None)
+        return f"\ue000{len(self.kinds) - 1}\ue001"
 
 
 def _raise(message: str) -> None:
@@ -100,44 +132,77 @@ class ChatTemplate:
 
     def render(self, request: GenerationRequest) -> str:
         """The full prompt text for ``request`` (prefill appended when present)."""
+        return self._render(request, _Marks(enabled=False))
+
+    def render_marked(
+        self, request: GenerationRequest
+    ) -> tuple[str, list[tuple[int, CacheTTL | None]]]:
+        """The prompt text and the character offset of each cache breakpoint (with its
+        TTL) and of each block boundary (TTL None), in text order."""
+        marks = _Marks(enabled=True)
+        marked = self._render(request, marks)
+        offsets: list[tuple[int, CacheTTL | None]] = []
+        pieces: list[str] = []
+        length = 0
+        last = 0
+        for match in _SENTINEL.finditer(marked):
+            pieces.append(marked[last : match.start()])
+            length += match.start() - last
+            offsets.append((length, marks.kinds[int(match.group(1))]))
+            last = match.end()
+        pieces.append(marked[last:])
+        return "".join(pieces), offsets
+
+    def _render(self, request: GenerationRequest, marks: _Marks) -> str:
         turns = request.turns
-        prefill = request.prefill
-        if prefill is not None:
+        prefill = None
+        if request.prefill is not None:
+            prefill = "".join(
+                p.text if isinstance(p, TextPart) else marks(p) if isinstance(p, CachePoint) else ""
+                for p in turns[-1].parts
+            )
             turns = turns[:-1]
         show_tools = bool(request.tools) and request.tool_mode.kind != "none"
-        messages = self._messages(request.system, turns, request.tools if show_tools else ())
+        tools = request.tools if show_tools else ()
+        system = _marked_system(request, marks)
         variables: dict[str, Any] = {
-            "messages": messages,
+            "messages": self._messages(system, turns, tools, marks),
             "add_generation_prompt": True,
             "bos_token": self._bos,
             "eos_token": self._eos,
         }
         if show_tools and self.native_tools:
-            variables["tools"] = [function_json(t) for t in request.tools]
+            variables["tools"] = [_marked_function(t, marks) for t in tools]
         text = self._template.render(**variables)
         return text + (prefill or "")
 
     def _messages(
-        self, system: str | None, turns: tuple[Turn, ...], tools: tuple[ToolSpec, ...]
+        self,
+        system: str | None,
+        turns: tuple[Turn, ...],
+        tools: tuple[ToolSpec, ...],
+        marks: _Marks,
     ) -> list[dict[str, Any]]:
         if tools and not self.native_tools:
-            system = self._with_tool_section(system, tools)
+            system = self._with_tool_section(system, tools, marks)
         messages: list[dict[str, Any]] = []
         if system:
             messages.append({"role": "system", "content": system})
         for turn in turns:
-            messages.extend(self._turn_messages(turn))
+            messages.extend(self._turn_messages(turn, marks))
         return messages
 
     @staticmethod
-    def _with_tool_section(system: str | None, tools: tuple[ToolSpec, ...]) -> str:
-        listing = "".join("\n" + json.dumps(function_json(t), ensure_ascii=False) for t in tools)
+    def _with_tool_section(system: str | None, tools: tuple[ToolSpec, ...], marks: _Marks) -> str:
+        listing = "".join(
+            "\n" + json.dumps(function_json(t), ensure_ascii=False) + marks(t.cache) for t in tools
+        )
         section = f"{TOOLS_PREAMBLE}{listing}\n{TOOLS_INSTRUCTIONS}"
         return f"{system}\n\n{section}" if system else section
 
-    def _turn_messages(self, turn: Turn) -> list[dict[str, Any]]:
+    def _turn_messages(self, turn: Turn, marks: _Marks) -> list[dict[str, Any]]:
         if self.native_tools:
-            return self._native_turn(turn)
+            return self._native_turn(turn, marks)
         chunks: list[str] = []
         for part in turn.parts:
             if isinstance(part, TextPart):
@@ -146,11 +211,18 @@ class ChatTemplate:
                 chunks.append(call_text(part.name, part.arguments))
             elif isinstance(part, ToolResultPart):
                 chunks.append(f"<tool_response>\n{_result_text(part)}\n</tool_response>")
+            if isinstance(part, CachePoint):
+                # A breakpoint closes the chunk before it; it is not a chunk of its own.
+                chunks[-1:] = [(chunks[-1] if chunks else "") + marks(part)]
+            elif chunks:
+                chunks[-1] += marks.boundary()
         return [{"role": turn.role, "content": "\n".join(chunks)}]
 
     @staticmethod
-    def _native_turn(turn: Turn) -> list[dict[str, Any]]:
+    def _native_turn(turn: Turn, marks: _Marks) -> list[dict[str, Any]]:
         text = "\n".join(p.text for p in turn.parts if isinstance(p, TextPart))
+        text += "".join(marks(p) for p in turn.parts if isinstance(p, CachePoint))
+        text += marks.boundary() if text else ""
         calls = [p for p in turn.parts if isinstance(p, ToolCallPart)]
         results = [p for p in turn.parts if isinstance(p, ToolResultPart)]
         out: list[dict[str, Any]] = [
@@ -174,6 +246,23 @@ class ChatTemplate:
         elif text or not results:
             out.append({"role": turn.role, "content": text})
         return out
+
+
+def _marked_system(request: GenerationRequest, marks: _Marks) -> str | None:
+    system = request.system
+    if system is None or not marks.enabled:
+        return system
+    for offset, point in sorted(request.system_cache, key=lambda item: item[0], reverse=True):
+        system = system[:offset] + marks(point) + system[offset:]
+    # Sentinels were handed out last-first; renumbering is not needed because each
+    # sentinel carries its own index into ``marks.kinds``.
+    return system
+
+
+def _marked_function(tool: ToolSpec, marks: _Marks) -> dict[str, Any]:
+    function = function_json(tool)
+    function["function"]["description"] += marks(tool.cache)
+    return function
 
 
 def _result_text(result: ToolResultPart) -> str:

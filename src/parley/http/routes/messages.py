@@ -31,16 +31,20 @@ async def create_message(
 ) -> Response:
     params = await parse_body(request, MessageCreateParams)
     prepared = svc.messages.prepare(params, ctx)
+    await svc.messages.admit(prepared)
+    headers = prepared.admission.headers
     if params.stream:
-        return await start_stream(
+        response = await start_stream(
             svc.messages.stream(prepared),
             ping_interval=svc.settings.server.ping_interval,
             request_id=ctx.request_id,
         )
+        response.headers.update(headers)
+        return response
     message = await _unless_disconnected(request, svc.messages.create(prepared))
     if message is None:
         return Response(status_code=CLIENT_CLOSED)
-    return JSONResponse(message.to_wire())
+    return JSONResponse(message.to_wire(), headers=headers)
 
 
 @router.post("/v1/messages/count_tokens")
@@ -50,8 +54,9 @@ async def count_tokens(
     svc: ServicesDep,
 ) -> JSONResponse:
     params = await parse_body(request, MessageCountTokensParams)
+    headers = await svc.messages.count_headers(ctx)
     tokens = await svc.messages.count_tokens(params, ctx)
-    return JSONResponse(MessageTokensCount(input_tokens=tokens).model_dump())
+    return JSONResponse(MessageTokensCount(input_tokens=tokens).model_dump(), headers=headers)
 
 
 async def _unless_disconnected(request: Request, work: Awaitable[T]) -> T | None:

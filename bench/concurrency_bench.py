@@ -1,0 +1,189 @@
+"""Many streams at once, and a long conversation, against Claude-API servers.
+
+Part 1, for each concurrency C: C clients each stream ``--requests`` requests one after
+another (distinct prompts, greedy, ``--max-tokens`` each). Reported: aggregate output
+tokens/s over the phase's wall time, and p50/p99 time to first token.
+Part 2: one client holds a ``--turns``-turn conversation, resending the growing history
+each turn as agents do; reported: time to first token per turn.
+Targets alternate phase by phase so machine noise hits them alike.
+
+    python bench/concurrency_bench.py --target parley=http://127.0.0.1:8090 \\
+        --target llama-server=http://127.0.0.1:8091 --api-key "$KEY"
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+from typing import Any
+
+import httpx
+
+QUESTIONS = [
+    "Tell me about lighthouses.",
+    "Why is the sky blue?",
+    "Name three rivers.",
+    "What do bees eat?",
+    "Describe a thunderstorm.",
+    "How do trains work?",
+    "What is a comet?",
+    "Write a haiku about snow.",
+    "Who builds bridges?",
+    "What makes bread rise?",
+]
+
+
+def headers(key: str) -> dict[str, str]:
+    return {"x-api-key": key, "anthropic-version": "2023-06-01", "content-type": "application/json"}
+
+
+async def stream(
+    client: httpx.AsyncClient,
+    url: str,
+    key: str,
+    model: str,
+    messages: list[dict[str, Any]],
+    max_tokens: int,
+) -> tuple[float, int, str]:
+    body = {
+        "model": model,
+        "max_tokens": max_tokens,
+        "stream": True,
+        "temperature": 0,
+        "messages": messages,
+    }
+    sent = time.perf_counter()
+    first = None
+    tokens = 0
+    text: list[str] = []
+    async with client.stream("POST", f"{url}/v1/messages", headers=headers(key), json=body) as r:
+        r.raise_for_status()
+        async for line in r.aiter_lines():
+            if not line.startswith("data: "):
+                continue
+            event = json.loads(line[6:])
+            if event["type"] == "content_block_delta":
+                first = first or time.perf_counter()
+                text.append(event["delta"].get("text", ""))
+            elif event["type"] == "message_delta":
+                tokens = event["usage"]["output_tokens"]
+    return ((first or time.perf_counter()) - sent) * 1000, tokens, "".join(text)
+
+
+async def concurrency_phase(
+    url: str, key: str, model: str, streams: int, requests: int, max_tokens: int, run: int
+) -> dict[str, float]:
+    ttfts: list[float] = []
+    total = 0
+
+    async def client_loop(c: int) -> None:
+        nonlocal total
+        async with httpx.AsyncClient(timeout=600) as client:
+            for i in range(requests):
+                prompt = f"Run {run}.{c}.{i}. {QUESTIONS[(c + i) % len(QUESTIONS)]}"
+                ttft, n, _ = await stream(
+                    client, url, key, model, [{"role": "user", "content": prompt}], max_tokens
+                )
+                ttfts.append(ttft)
+                total += n
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client_loop(c) for c in range(streams)))
+    wall = time.perf_counter() - start
+    ordered = sorted(ttfts)
+    return {
+        "tok_s": total / wall,
+        "p50": statistics.median(ordered),
+        "p99": ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))],
+    }
+
+
+async def conversation(
+    url: str, key: str, model: str, turns: int, max_tokens: int, run: int
+) -> list[float]:
+    history: list[dict[str, Any]] = []
+    ttfts = []
+    async with httpx.AsyncClient(timeout=600) as client:
+        for turn in range(turns):
+            question = QUESTIONS[turn % len(QUESTIONS)]
+            text = f"Conversation {run}. {question}" if turn == 0 else question
+            history.append(
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}
+                    ],
+                }
+            )
+            ttft, _, answer = await stream(client, url, key, model, history, max_tokens)
+            ttfts.append(ttft)
+            history[-1] = {"role": "user", "content": text}
+            history.append({"role": "assistant", "content": answer.strip() or "OK."})
+    return ttfts
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--target", action="append", required=True, help="name=base_url")
+    parser.add_argument("--api-key", default="none")
+    parser.add_argument("--model", default="smollm2-135m-instruct")
+    parser.add_argument("--concurrency", default="1,4,8")
+    parser.add_argument("--requests", type=int, default=3, help="per stream and phase")
+    parser.add_argument("--max-tokens", type=int, default=128)
+    parser.add_argument("--turns", type=int, default=20)
+    parser.add_argument("--turn-max-tokens", type=int, default=48)
+    args = parser.parse_args()
+    targets = dict(t.split("=", 1) for t in args.target)
+    for url in targets.values():  # warm-up
+        await concurrency_phase(url, args.api_key, args.model, 1, 1, 16, run=-1)
+    table: dict[int, dict[str, dict[str, float]]] = {}
+    for c in (int(x) for x in args.concurrency.split(",")):
+        table[c] = {}
+        for name, url in targets.items():
+            table[c][name] = await concurrency_phase(
+                url, args.api_key, args.model, c, args.requests, args.max_tokens, run=c
+            )
+    turns = {
+        name: await conversation(
+            url, args.api_key, args.model, args.turns, args.turn_max_tokens, run=1
+        )
+        for name, url in targets.items()
+    }
+    report(table, turns, args)
+
+
+def report(
+    table: dict[int, dict[str, dict[str, float]]],
+    turns: dict[str, list[float]],
+    args: argparse.Namespace,
+) -> None:
+    names = list(turns)
+    print(f"{args.requests} requests per stream, max_tokens {args.max_tokens}, greedy\n")
+    print("| streams | target | aggregate output tok/s | TTFT p50 ms | TTFT p99 ms |")
+    print("|---|---|---|---|---|")
+    for c, rows in table.items():
+        for name in names:
+            r = rows[name]
+            print(f"| {c} | {name} | {r['tok_s']:.1f} | {r['p50']:.0f} | {r['p99']:.0f} |")
+    if len(names) == 2:
+        print()
+        for c, rows in table.items():
+            ratio = rows[names[0]]["tok_s"] / rows[names[1]]["tok_s"]
+            print(f"- {c} streams: {names[0]} / {names[1]} aggregate tok/s = {ratio:.2f}")
+    print(f"\n{args.turns}-turn conversation, time to first token per turn (ms):\n")
+    print("| turn | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    for i in range(args.turns):
+        print(f"| {i + 1} | " + " | ".join(f"{turns[n][i]:.0f}" for n in names) + " |")
+    for name in names:
+        t = turns[name]
+        print(f"\n{name}: turn {args.turns} / turn 1 = {t[-1] / t[0]:.2f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

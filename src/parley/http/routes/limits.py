@@ -1,0 +1,210 @@
+"""Rate-limit and spend-limit endpoints of the Admin API.
+
+Reading follows the hosted API (``GET /v1/organizations/rate_limits``,
+``GET /v1/organizations/workspaces/{id}/rate_limits``, and SDK 2.14's
+``POST …/workspaces/{id}/rate_limits/{rate_limit_id}``). Setting the organization's
+own limits (``POST /v1/organizations/rate_limits/{rate_limit_id}``) and spend limits
+(``GET``/``POST /v1/organizations/spend_limits``) are Parley's additions: on the hosted
+API those come from the usage tier and the console. A rate limit's id is
+``rl_<model group>``; ``limits`` entries are ``{"type": <kind>, "value": int|null}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import Field
+
+from parley.config import LimitValues
+from parley.errors import NotFoundError
+from parley.http.deps import AdminDep, Services, ServicesDep
+from parley.http.routes.body import parse_body
+from parley.protocol import ApiVersion
+from parley.ratelimit.policy import KINDS
+from parley.wire.common import WireModel
+
+router = APIRouter(prefix="/v1/organizations")
+
+
+class LimitValueParam(WireModel):
+    type: Literal["requests_per_minute", "input_tokens_per_minute", "output_tokens_per_minute"]
+    value: int | None = Field(None, ge=1)
+
+
+class RateLimitUpdateParams(WireModel):
+    limits: list[LimitValueParam]
+
+
+class SpendScope(WireModel):
+    type: Literal["organization", "workspace"]
+    workspace_id: str | None = None
+
+
+class SpendLimitParams(WireModel):
+    scope: SpendScope
+    monthly_usd: float | None = Field(None, ge=0)
+
+
+def _groups(svc: Services) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    for model in svc.catalog.models:
+        groups.setdefault(model.config.rate_limit_group or model.id, []).append(model.id)
+    return groups
+
+
+def _group_of(rate_limit_id: str, svc: Services) -> str:
+    group = rate_limit_id.removeprefix("rl_")
+    if group not in _groups(svc):
+        raise NotFoundError(f"Rate limit `{rate_limit_id}` not found.")
+    return group
+
+
+def _org_entry(
+    group: str, models: list[str], values: LimitValues, version: ApiVersion
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "id": f"rl_{group}",
+        "type": "rate_limit",
+        "group": {"type": "model_group", "id": group, "display_name": group},
+        "models": models,
+        "limits": [{"type": k, "value": getattr(values, k)} for k in KINDS if getattr(values, k)],
+    }
+    if version is ApiVersion.V2023_06_01:
+        entry["group_type"] = "model_group"
+    return entry
+
+
+async def _org_values(svc: Services, group: str) -> LimitValues:
+    org = svc.organization.organization_id
+    return (await svc.limits.overrides()).get(
+        ("organization", org, group), svc.limits.tier_limits(group)
+    )
+
+
+@router.get("/rate_limits")
+async def list_rate_limits(ctx: AdminDep, svc: ServicesDep) -> JSONResponse:
+    data = [
+        _org_entry(g, models, await _org_values(svc, g), ctx.version)
+        for g, models in _groups(svc).items()
+    ]
+    return JSONResponse({"data": data, "next_page": None})
+
+
+@router.post("/rate_limits/{rate_limit_id}")
+async def set_org_rate_limit(
+    rate_limit_id: str, request: Request, ctx: AdminDep, svc: ServicesDep
+) -> JSONResponse:
+    group = _group_of(rate_limit_id, svc)
+    params = await parse_body(request, RateLimitUpdateParams)
+    current = (await _org_values(svc, group)).model_dump()
+    current.update({item.type: item.value for item in params.limits})
+    values = LimitValues(**current)
+    await svc.limits.set("organization", svc.organization.organization_id, group, values)
+    return JSONResponse(_org_entry(group, _groups(svc)[group], values, ctx.version))
+
+
+async def _workspace_entry(
+    svc: Services, workspace_id: str, group: str, models: list[str], inherited: bool
+) -> dict[str, Any] | None:
+    mine = (await svc.limits.overrides()).get(("workspace", workspace_id, group))
+    if mine is None and not inherited:
+        return None
+    org = await _org_values(svc, group)
+    limits = []
+    for kind in KINDS:
+        own = getattr(mine, kind) if mine else None
+        cap = getattr(org, kind)
+        if own is None and cap is None:
+            continue
+        limits.append(
+            {
+                "type": kind,
+                "value": own if own is not None else cap,
+                "org_limit": cap,
+                "source": {"type": "workspace" if own is not None else "organization"},
+            }
+        )
+    return {
+        "type": "workspace_rate_limit",
+        "rate_limit_id": f"rl_{group}",
+        "workspace_id": workspace_id,
+        "group": {"type": "model_group", "id": group, "display_name": group},
+        "models": models,
+        "limits": limits,
+    }
+
+
+@router.get("/workspaces/{workspace_id}/rate_limits")
+async def list_workspace_rate_limits(
+    workspace_id: str, _: AdminDep, svc: ServicesDep, include_inherited: bool = False
+) -> JSONResponse:
+    await svc.workspaces.get(workspace_id)
+    entries = [
+        await _workspace_entry(svc, workspace_id, g, m, include_inherited)
+        for g, m in _groups(svc).items()
+    ]
+    return JSONResponse({"data": [e for e in entries if e], "next_page": None})
+
+
+@router.post("/workspaces/{workspace_id}/rate_limits/{rate_limit_id}")
+async def set_workspace_rate_limit(
+    workspace_id: str, rate_limit_id: str, request: Request, _: AdminDep, svc: ServicesDep
+) -> JSONResponse:
+    await svc.workspaces.get(workspace_id)
+    group = _group_of(rate_limit_id, svc)
+    params = await parse_body(request, RateLimitUpdateParams)
+    mine = (await svc.limits.overrides()).get(("workspace", workspace_id, group))
+    current = mine.model_dump() if mine else LimitValues().model_dump()
+    current.update({item.type: item.value for item in params.limits})
+    await svc.limits.set("workspace", workspace_id, group, LimitValues(**current))
+    entry = await _workspace_entry(svc, workspace_id, group, _groups(svc)[group], True)
+    return JSONResponse(entry)
+
+
+@router.get("/spend_limits")
+async def list_spend_limits(_: AdminDep, svc: ServicesDep) -> JSONResponse:
+    limits = await svc.spend.limits()
+    org = svc.organization.organization_id
+    total, per_workspace = await svc.spend.spent_cents()
+    data = [
+        {
+            "type": "spend_limit",
+            "scope": {"type": "organization"},
+            "monthly_usd": limits.get(("organization", org), svc.spend.configured_org_limit),
+            "spent_usd": float(total / 100),
+        }
+    ]
+    for (scope, scope_id), value in sorted(limits.items()):
+        if scope == "workspace":
+            data.append(
+                {
+                    "type": "spend_limit",
+                    "scope": {"type": "workspace", "workspace_id": scope_id},
+                    "monthly_usd": value,
+                    "spent_usd": float(per_workspace.get(scope_id, 0) / 100),
+                }
+            )
+    return JSONResponse({"data": data, "next_page": None})
+
+
+@router.post("/spend_limits")
+async def set_spend_limit(request: Request, _: AdminDep, svc: ServicesDep) -> JSONResponse:
+    params = await parse_body(request, SpendLimitParams)
+    if params.scope.type == "workspace":
+        if not params.scope.workspace_id:
+            raise NotFoundError("scope.workspace_id: a workspace spend limit needs its workspace")
+        await svc.workspaces.get(params.scope.workspace_id)
+        await svc.spend.set_limit("workspace", params.scope.workspace_id, params.monthly_usd)
+    else:
+        await svc.spend.set_limit(
+            "organization", svc.organization.organization_id, params.monthly_usd
+        )
+    return JSONResponse(
+        {
+            "type": "spend_limit",
+            "scope": params.scope.model_dump(exclude_none=True),
+            "monthly_usd": params.monthly_usd,
+        }
+    )

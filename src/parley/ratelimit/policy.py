@@ -1,0 +1,123 @@
+"""Which limits apply to a request: tiers, model groups, and administrator overrides.
+
+A tier (built in, or defined in ``rate_limits.tiers``) gives per-minute limits for
+every model group, with per-group exceptions. The organization's limits for a group
+are an administrator's override if one is set, else the tier's. A workspace has limits
+only where an administrator set them, and then both its own and the organization's
+buckets apply. Built-in tiers follow the hosted API's current tiers (reference §9.5).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from parley.config import LimitValues, RateLimitSettings, TierConfig
+from parley.errors import InvalidRequestError
+from parley.storage import limits as limits_store
+from parley.storage.db import Database
+
+BUILT_IN_TIERS: dict[str, TierConfig] = {
+    "unlimited": TierConfig(),
+    "start": TierConfig(
+        default=LimitValues(
+            requests_per_minute=1_000,
+            input_tokens_per_minute=2_000_000,
+            output_tokens_per_minute=400_000,
+        ),
+        count_tokens_requests_per_minute=2_000,
+        batch_queue_limit=200_000,
+    ),
+    "build": TierConfig(
+        default=LimitValues(
+            requests_per_minute=5_000,
+            input_tokens_per_minute=5_000_000,
+            output_tokens_per_minute=1_000_000,
+        ),
+        count_tokens_requests_per_minute=4_000,
+        batch_queue_limit=300_000,
+    ),
+    "scale": TierConfig(
+        default=LimitValues(
+            requests_per_minute=10_000,
+            input_tokens_per_minute=10_000_000,
+            output_tokens_per_minute=2_000_000,
+        ),
+        count_tokens_requests_per_minute=8_000,
+        batch_queue_limit=500_000,
+    ),
+}
+KINDS = ("requests_per_minute", "input_tokens_per_minute", "output_tokens_per_minute")
+
+
+@dataclass(frozen=True)
+class ScopedLimits:
+    """The limits one scope puts on one model group."""
+
+    scope: str  # "org" or "workspace"
+    scope_id: str
+    group: str
+    values: LimitValues
+
+
+class LimitPolicy:
+    def __init__(self, db: Database, settings: RateLimitSettings) -> None:
+        tiers = {**BUILT_IN_TIERS, **settings.tiers}
+        if settings.tier not in tiers:
+            raise ValueError(
+                f"rate_limits.tier {settings.tier!r} is not defined; use one of {sorted(tiers)}"
+            )
+        self.tier = tiers[settings.tier]
+        self.db = db
+        self.ttl = settings.override_cache_ttl
+        self._cache: tuple[float, dict[tuple[str, str, str], LimitValues]] | None = None
+
+    def tier_limits(self, group: str) -> LimitValues:
+        return self.tier.groups.get(group, self.tier.default)
+
+    async def for_request(
+        self, organization_id: str, workspace_id: str | None, group: str
+    ) -> list[ScopedLimits]:
+        overrides = await self._overrides()
+        org = overrides.get(("organization", organization_id, group), self.tier_limits(group))
+        found = [ScopedLimits("org", organization_id, group, org)]
+        if workspace_id is not None and ("workspace", workspace_id, group) in overrides:
+            found.append(
+                ScopedLimits(
+                    "workspace", workspace_id, group, overrides[("workspace", workspace_id, group)]
+                )
+            )
+        return found
+
+    async def overrides(self) -> dict[tuple[str, str, str], LimitValues]:
+        return await self._overrides()
+
+    async def set(self, scope: str, scope_id: str, group: str, values: LimitValues) -> None:
+        if scope == "workspace":
+            org_limits = self.tier_limits(group)
+            for kind in KINDS:
+                mine, cap = getattr(values, kind), getattr(org_limits, kind)
+                if mine is not None and cap is not None and mine > cap:
+                    raise InvalidRequestError(
+                        f"limits.{kind}: a workspace limit cannot exceed the organization's ({cap})"
+                    )
+        async with self.db.write() as session:
+            await limits_store.set_override(session, scope, scope_id, group, values.model_dump())
+        self._cache = None
+
+    async def _overrides(self) -> dict[tuple[str, str, str], LimitValues]:
+        now = time.monotonic()
+        if self._cache is not None and self._cache[0] > now:
+            return self._cache[1]
+        async with self.db.read() as session:
+            rows = await limits_store.overrides(session)
+        table = {
+            (row.scope, row.scope_id, row.group_name): LimitValues(
+                requests_per_minute=row.requests_per_minute,
+                input_tokens_per_minute=row.input_tokens_per_minute,
+                output_tokens_per_minute=row.output_tokens_per_minute,
+            )
+            for row in rows
+        }
+        self._cache = (now + self.ttl, table)
+        return table

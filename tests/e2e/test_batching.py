@@ -1,0 +1,143 @@
+"""Many sequences at once on the bundled model: independence, reuse, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import pytest
+
+from parley.app import create_app
+from parley.config import BUNDLED_MODEL_ID
+from tests.support import make_settings, running, sdk_client
+
+pytestmark = pytest.mark.slow
+MODEL = BUNDLED_MODEL_ID
+TOPICS = ["a cat", "a dog", "the sea", "a robot", "the moon", "a tree", "a city", "a river"]
+
+
+@pytest.fixture(scope="module")
+async def eight_slots(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    model = {"id": MODEL, "options": {"slots": 8, "ctx_per_slot": 2048}}
+    settings = make_settings(Path(tmp_path_factory.mktemp("slots")), models=[model])
+    async with running(create_app(settings)) as app:
+        yield app
+
+
+def engine(app: Any) -> Any:
+    return app.state.services.catalog.resolve(MODEL).backend._engine
+
+
+async def story(
+    client: anthropic.AsyncAnthropic, topic: str, **extra: Any
+) -> anthropic.types.Message:
+    return await client.messages.create(
+        model=MODEL,
+        max_tokens=48,
+        extra_body={"temperature": 0.0},
+        messages=[{"role": "user", "content": f"Write a short story about {topic}."}],
+        **extra,
+    )
+
+
+async def test_same_answer_alone_or_beside_seven_others(eight_slots: Any) -> None:
+    client = sdk_client(eight_slots, default_headers={"anthropic-version": "2023-06-01"})
+    alone = [(await story(client, t)).content[0].text for t in TOPICS]  # type: ignore[union-attr]
+    together = await asyncio.gather(*(story(client, t) for t in TOPICS))
+    assert [m.content[0].text for m in together] == alone  # type: ignore[union-attr]
+
+
+async def test_streams_interleave_and_finish_independently(eight_slots: Any) -> None:
+    client = sdk_client(eight_slots)
+    seen_busy = 0
+
+    async def stream(topic: str, max_tokens: int) -> anthropic.types.Message:
+        nonlocal seen_busy
+        async with client.messages.stream(
+            model=MODEL,
+            max_tokens=max_tokens,
+            messages=[{"role": "user", "content": f"Describe {topic} in detail."}],
+        ) as s:
+            async for _ in s.text_stream:
+                seen_busy = max(
+                    seen_busy, sum(x.job is not None for x in engine(eight_slots)._slots)
+                )
+            return await s.get_final_message()
+
+    results = await asyncio.gather(*(stream(t, 10 + 5 * i) for i, t in enumerate(TOPICS)))
+    for i, message in enumerate(results):
+        assert message.usage.output_tokens <= 10 + 5 * i
+    assert seen_busy > 1  # several sequences were decoding in the same steps
+
+
+async def test_a_cancelled_stream_frees_its_slot_at_once(eight_slots: Any) -> None:
+    client = sdk_client(eight_slots)
+    async with client.messages.stream(
+        model=MODEL,
+        max_tokens=2000,
+        messages=[{"role": "user", "content": "Count from 1 to 2000, one per line."}],
+    ) as s:
+        async for _ in s.text_stream:
+            break
+    for _ in range(100):
+        if all(slot.job is None for slot in engine(eight_slots)._slots):
+            break
+        await asyncio.sleep(0.01)
+    assert all(slot.job is None for slot in engine(eight_slots)._slots)
+
+
+async def test_prompt_larger_than_a_slot_is_the_api_error(eight_slots: Any) -> None:
+    with pytest.raises(anthropic.BadRequestError) as info:
+        await sdk_client(eight_slots).messages.create(
+            model=MODEL, max_tokens=5, messages=[{"role": "user", "content": "word " * 3000}]
+        )
+    assert info.value.body["error"]["message"].endswith("tokens > 2048 maximum")
+
+
+async def test_prefix_reuse_is_reported_as_cache_traffic(eight_slots: Any) -> None:
+    client = sdk_client(eight_slots)
+    system = [
+        {
+            "type": "text",
+            "text": "You are a careful assistant. " * 40,
+            "cache_control": {"type": "ephemeral"},
+        }
+    ]
+    first = await client.messages.create(
+        model=MODEL, max_tokens=8, system=system, messages=[{"role": "user", "content": "Hello"}]
+    )
+    second = await client.messages.create(
+        model=MODEL, max_tokens=8, system=system, messages=[{"role": "user", "content": "Bonjour"}]
+    )
+    written = first.usage.cache_creation_input_tokens
+    assert written > 200 and first.usage.cache_read_input_tokens == 0
+    assert first.usage.cache_creation.ephemeral_5m_input_tokens == written  # type: ignore[union-attr]
+    assert second.usage.cache_read_input_tokens == written
+    assert second.usage.cache_creation_input_tokens == 0
+    counted = await client.messages.count_tokens(
+        model=MODEL, system=system, messages=[{"role": "user", "content": "Bonjour"}]
+    )
+    assert second.usage.input_tokens + written == counted.input_tokens
+
+
+async def test_conversation_turns_read_the_previous_turn(eight_slots: Any) -> None:
+    client = sdk_client(eight_slots)
+    history: list[dict[str, Any]] = []
+    reads = []
+    for question in ("Name a fruit.", "Name a colour.", "Name an animal."):
+        history.append(
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": question, "cache_control": {"type": "ephemeral"}}
+                ],
+            }
+        )
+        reply = await client.messages.create(model=MODEL, max_tokens=12, messages=history)
+        reads.append(reply.usage.cache_read_input_tokens)
+        history[-1]["content"][0].pop("cache_control")
+        history.append({"role": "assistant", "content": reply.content[0].text.strip() or "ok"})  # type: ignore[union-attr]
+    assert reads[0] == 0
+    assert reads[1] > 0 and reads[2] > reads[1]

@@ -1,0 +1,83 @@
+"""Two real ``parley serve`` processes enforce one limit through the real Redis."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import anthropic
+import httpx
+import pytest
+import redis
+
+from tests.live.test_cli_serve import free_port, start, stop
+from tests.support import API_KEY
+
+pytestmark = [pytest.mark.live, pytest.mark.slow, pytest.mark.redis]
+LIMITS = {
+    "store": "redis",
+    "redis_url": "redis://127.0.0.1:6379/0",
+    "tier": "test",
+    "tiers": {"test": {"default": {"requests_per_minute": 30}}},
+}
+
+
+def redis_unavailable() -> str | None:
+    try:
+        redis.Redis.from_url(LIMITS["redis_url"]).ping()  # type: ignore[arg-type]
+    except redis.RedisError as exc:
+        return f"Redis is not reachable at 127.0.0.1:6379 ({exc})"
+    return None
+
+
+def ask(port: int) -> httpx.Response:
+    return httpx.post(
+        f"http://127.0.0.1:{port}/v1/messages",
+        headers={"x-api-key": API_KEY, "anthropic-version": "2023-06-01"},
+        json={
+            "model": "smollm2-135m-instruct",
+            "max_tokens": 1,
+            "messages": [{"role": "user", "content": "Hi"}],
+        },
+        timeout=60,
+    )
+
+
+def test_one_limit_across_two_processes(tmp_path: Path) -> None:
+    reason = redis_unavailable()
+    if reason:
+        pytest.skip(reason)
+    os.environ["PARLEY_RATE_LIMITS"] = json.dumps(LIMITS)
+    os.environ["PARLEY_AUTH__BOOTSTRAP_API_KEY"] = API_KEY
+    try:
+        ports = [free_port(), free_port()]
+        processes = [start(tmp_path, port)[0] for port in ports]
+    finally:
+        del os.environ["PARLEY_RATE_LIMITS"], os.environ["PARLEY_AUTH__BOOTSTRAP_API_KEY"]
+    try:
+        started = time.monotonic()
+        burst = [ask(ports[i % 2]) for i in range(40)]
+        elapsed = time.monotonic() - started
+        codes = [r.status_code for r in burst]
+        # Separate buckets would let all 40 through (20 per process); one shared bucket
+        # allows its 30 plus what refilled during the burst (one per 2 s).
+        assert 30 <= codes.count(200) <= 30 + elapsed / 2 + 1, (codes, elapsed)
+        remaining = [int(r.headers["anthropic-ratelimit-requests-remaining"]) for r in burst[:10]]
+        assert remaining == list(range(29, 19, -1))  # one count-down, whichever process answered
+        refused = next(r for r in burst if r.status_code == 429)
+        assert int(refused.headers["retry-after"]) in (1, 2)
+        client = anthropic.Anthropic(
+            api_key=API_KEY, base_url=f"http://127.0.0.1:{ports[1]}", max_retries=4
+        )
+        for _ in range(2):  # the SDK waits as retry-after says, then succeeds
+            message = client.messages.create(
+                model="smollm2-135m-instruct",
+                max_tokens=1,
+                messages=[{"role": "user", "content": "Hi"}],
+            )
+            assert message.usage.output_tokens == 1
+    finally:
+        for process in processes:
+            stop(process)
