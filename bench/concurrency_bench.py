@@ -81,7 +81,10 @@ async def concurrency_phase(
 
     async def client_loop(c: int) -> None:
         nonlocal total
-        async with httpx.AsyncClient(timeout=600) as client:
+        # No keep-alive: llama-server closes idle connections in ways that race with
+        # reuse; a fresh loopback connection per request costs both targets the same.
+        fresh = httpx.Limits(max_keepalive_connections=0)
+        async with httpx.AsyncClient(timeout=600, limits=fresh) as client:
             for i in range(requests):
                 prompt = f"Run {run}.{c}.{i}. {QUESTIONS[(c + i) % len(QUESTIONS)]}"
                 ttft, n, _ = await stream(
@@ -106,7 +109,8 @@ async def conversation(
 ) -> list[float]:
     history: list[dict[str, Any]] = []
     ttfts = []
-    async with httpx.AsyncClient(timeout=600) as client:
+    fresh = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(timeout=600, limits=fresh) as client:
         for turn in range(turns):
             question = QUESTIONS[turn % len(QUESTIONS)]
             text = f"Conversation {run}. {question}" if turn == 0 else question

@@ -15,7 +15,7 @@ import ctypes
 import random
 from collections.abc import AsyncGenerator
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 import llama_cpp as lc
 from pydantic import BaseModel, ConfigDict, Field
@@ -63,6 +63,10 @@ class LlamaCppOptions(BaseModel):
     n_batch: int = Field(512, ge=32)
     n_threads: int = Field(0, ge=0, description="0: all cores")
     n_gpu_layers: int = Field(0, ge=0)
+    # "auto" leaves it to llama.cpp. On the 2-core CPU of bench/RESULTS.md, "off" cuts
+    # time to first token late in long conversations by about 40% but costs about 15%
+    # of aggregate tokens/s with 8 streams; see there before changing it.
+    flash_attention: Literal["auto", "on", "off"] = "auto"
     chat_template: str | None = Field(None, description="Jinja source overriding the GGUF's")
     max_output_tokens: int | None = Field(None, ge=1)
     max_queue: int = Field(
@@ -90,6 +94,7 @@ class LlamaCppBackend:
             ctx_per_slot=self.options.ctx_per_slot or model.n_ctx_train,
             n_batch=self.options.n_batch,
             n_threads=self.options.n_threads,
+            flash_attention=_flash_attention(self.options),
         )
         self._template = ChatTemplate(
             self.options.chat_template or model.chat_template(),
@@ -221,6 +226,12 @@ class LlamaCppBackend:
             lc.llama_sampler_free(chain)
             raise _schema_error()
         return sampler
+
+
+def _flash_attention(options: LlamaCppOptions) -> bool | None:
+    if options.flash_attention == "auto":
+        return None
+    return options.flash_attention == "on"
 
 
 def _grammar_for(request: GenerationRequest) -> GrammarSpec | None:

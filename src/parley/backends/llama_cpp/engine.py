@@ -70,6 +70,7 @@ class EngineConfig:
     ctx_per_slot: int = 4096
     n_batch: int = 512
     n_threads: int = 0  # 0: all cores
+    flash_attention: bool | None = None  # None: llama.cpp decides
 
     def threads(self) -> int:
         return self.n_threads or os.cpu_count() or 1
@@ -102,6 +103,8 @@ class Engine:
         params.n_threads_batch = self.config.threads()
         params.kv_unified = False
         params.no_perf = True
+        if self.config.flash_attention is not None:
+            params.flash_attn_type = 1 if self.config.flash_attention else 0
         ctx = lc.llama_init_from_model(self.model.ptr, params)
         if not ctx:
             raise RuntimeError("llama.cpp could not create a context")
