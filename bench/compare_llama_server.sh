@@ -7,7 +7,8 @@
 #
 # single: bench/messages_bench.py (one stream); concurrency: bench/concurrency_bench.py.
 # SLOTS sequences in parallel on both servers, CTX tokens of context each; PEER_FLAGS are
-# extra llama-server flags (e.g. "-fa off" to match Parley's CPU default).
+# extra llama-server flags and PARLEY_OPTIONS extra Parley model options as JSON members,
+# e.g. PEER_FLAGS="-fa off" PARLEY_OPTIONS='"flash_attention": "off"'.
 #
 # llama-server must be built from the llama.cpp tree that ships inside the
 # llama-cpp-python sdist of the pinned version, so both run the same engine:
@@ -37,7 +38,7 @@ trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$DATA"' EXIT
 "$LLAMA_SERVER" -m "$GGUF" --host 127.0.0.1 --port "$PEER_PORT" -t "$THREADS" -tb "$THREADS" \
     -c $((SLOTS * CTX)) --parallel "$SLOTS" --no-kv-unified ${PEER_FLAGS:-} > "$DATA/llama-server.log" 2>&1 &
 PARLEY_DATA_DIR=$DATA PARLEY_AUTH__BOOTSTRAP_API_KEY=$KEY \
-PARLEY_MODELS="[{\"id\": \"smollm2-135m-instruct\", \"options\": {\"gguf\": \"$GGUF\", \"n_threads\": $THREADS, \"slots\": $SLOTS, \"ctx_per_slot\": $CTX}}]" \
+PARLEY_MODELS="[{\"id\": \"smollm2-135m-instruct\", \"options\": {\"gguf\": \"$GGUF\", \"n_threads\": $THREADS, \"slots\": $SLOTS, \"ctx_per_slot\": $CTX${PARLEY_OPTIONS:+, $PARLEY_OPTIONS}}}]" \
     .venv/bin/parley serve --port "$PARLEY_PORT" > "$DATA/parley.log" 2>&1 &
 
 for url in "http://127.0.0.1:$PEER_PORT/health" "http://127.0.0.1:$PARLEY_PORT/"; do
