@@ -18,12 +18,14 @@ from fastapi import FastAPI
 
 from parley import __version__
 from parley.backends.base import Backend
+from parley.batch_worker import BatchWorker
+from parley.batches import BatchService
 from parley.catalog import Catalog
 from parley.config import Settings
 from parley.http.deps import Services
 from parley.http.errors import install_error_handlers
 from parley.http.middleware import RequestContextMiddleware
-from parley.http.routes import admin, limits, messages, models, reports, root
+from parley.http.routes import admin, batches, limits, messages, models, reports, root
 from parley.keys import KeyService
 from parley.messages import MessagesService
 from parley.organization import Workspaces, bootstrap
@@ -39,7 +41,7 @@ from parley.usage import UsageRecorder
 log = logging.getLogger(__name__)
 
 
-async def _services(settings: Settings, catalog: Catalog, stack: AsyncExitStack) -> Services:
+async def build_services(settings: Settings, catalog: Catalog, stack: AsyncExitStack) -> Services:
     url = settings.database_url()
     if settings.database.migrate_on_start:
         await asyncio.to_thread(upgrade, url)
@@ -74,6 +76,21 @@ async def _services(settings: Settings, catalog: Catalog, stack: AsyncExitStack)
         organization_limit_usd=settings.spend_limits.organization_monthly_usd,
         refresh=settings.spend_limits.refresh_seconds,
     )
+    batches = BatchService(
+        db,
+        settings.batches,
+        base_url=settings.base_url(),
+        queue_limit=policy.tier.batch_queue_limit,
+    )
+    messages = MessagesService(
+        catalog, recorder, limiter, spend, inference_geo=settings.inference_geo
+    )
+    if settings.batches.worker_in_server:
+        worker = BatchWorker(
+            db, messages, settings.batches, concurrency=batch_concurrency(settings, catalog)
+        )
+        worker.start()
+        stack.push_async_callback(worker.aclose)
     return Services(
         settings=settings,
         catalog=catalog,
@@ -91,10 +108,16 @@ async def _services(settings: Settings, catalog: Catalog, stack: AsyncExitStack)
         ),
         limits=policy,
         spend=spend,
-        messages=MessagesService(
-            catalog, recorder, limiter, spend, inference_geo=settings.inference_geo
-        ),
+        batches=batches,
+        messages=messages,
     )
+
+
+def batch_concurrency(settings: Settings, catalog: Catalog) -> int:
+    """Batch requests a worker runs at once: enough to fill every model's slots."""
+    if settings.batches.concurrency is not None:
+        return settings.batches.concurrency
+    return sum(m.backend.capabilities.parallel_sequences for m in catalog.models) or 1
 
 
 def _bucket_store(settings: Settings) -> BucketStore:
@@ -109,7 +132,7 @@ def create_app(settings: Settings, *, backends: Mapping[str, Backend] | None = N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            app.state.services = await _services(settings, catalog, stack)
+            app.state.services = await build_services(settings, catalog, stack)
             yield
 
     app = FastAPI(
@@ -124,8 +147,9 @@ def create_app(settings: Settings, *, backends: Mapping[str, Backend] | None = N
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.server.max_body_bytes,
+        large_bodies={"/v1/messages/batches": settings.batches.max_body_bytes},
         organization_id=organization_id,
     )
-    for module in (root, messages, models, admin, reports, limits):
+    for module in (root, messages, batches, models, admin, reports, limits):
         app.include_router(module.router)
     return app

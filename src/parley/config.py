@@ -155,6 +155,21 @@ class DatabaseSettings(_Section):
     migrate_on_start: bool = True
 
 
+class BatchSettings(_Section):
+    # Requests not processed this many hours after creation end as `expired`.
+    expiry_hours: float = Field(24.0, gt=0)
+    # Results are kept this many days after creation, then deleted (archived_at).
+    retention_days: float = Field(29.0, gt=0)
+    # Run the batch worker inside `parley serve` (`parley worker` runs more of them).
+    worker_in_server: bool = True
+    # Requests one worker runs at once (default: the models' parallel slots).
+    concurrency: int | None = Field(None, ge=1)
+    # A worker that stops renewing its lease for this long loses its requests.
+    lease_seconds: float = Field(30.0, gt=0)
+    poll_interval: float = Field(0.5, gt=0)
+    max_body_bytes: int = Field(256 * 1024 * 1024, ge=1024)
+
+
 class UsageSettings(_Section):
     # Seconds between writes of buffered usage to the database.
     flush_interval: float = Field(1.0, gt=0)
@@ -175,6 +190,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     usage: UsageSettings = Field(default_factory=UsageSettings)
+    batches: BatchSettings = Field(default_factory=BatchSettings)
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     spend_limits: SpendLimitSettings = Field(default_factory=SpendLimitSettings)
     organization_name: str = "Parley"

@@ -9,8 +9,10 @@ This module imports nothing from Parley.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
+
+from pydantic import ValidationError
 
 
 class ParleyError(Exception):
@@ -95,6 +97,27 @@ class OverloadedError(ParleyError):
     status = 529
 
 
+class PreemptedError(OverloadedError):
+    """Batch work gave its place to interactive work and must be retried later.
+    Never reaches a client: the batch worker puts the request back in the queue."""
+
+
 def prompt_too_long(tokens: int, maximum: int) -> InvalidRequestError:
     """The API's wording for a prompt that does not fit the model's context."""
     return InvalidRequestError(f"prompt is too long: {tokens} tokens > {maximum} maximum")
+
+
+def validation_message(errors: Sequence[Any]) -> str:
+    """The API's ``<path>: <problem>`` wording for the first validation error."""
+    first = errors[0]
+    kind = first.get("type", "")
+    message = str(first.get("msg", "invalid value"))
+    if kind == "json_invalid":
+        detail = message.removeprefix("Invalid JSON: ")
+        return f"The request body is not valid JSON: {detail}"
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    return f"{'.'.join(loc)}: {message}" if loc else message
+
+
+def as_invalid_request(exc: ValidationError) -> InvalidRequestError:
+    return InvalidRequestError(validation_message(exc.errors(include_url=False)))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from parley.backends.base import Accepted, GenerationRequest, PromptProcessed
 from parley.catalog import Catalog, ServedModel
@@ -48,6 +48,8 @@ class PreparedMessage:
     params: MessageCreateParams
     ctx: CallContext
     admission: Admission = field(default_factory=Admission)
+    # Batch work: lower priority, exempt from rate limits, billed at the batch tier.
+    batch: bool = False
 
 
 class MessagesService:
@@ -66,7 +68,9 @@ class MessagesService:
         self.spend = spend
         self.inference_geo = inference_geo
 
-    def prepare(self, params: MessageCreateParams, ctx: CallContext) -> PreparedMessage:
+    def prepare(
+        self, params: MessageCreateParams, ctx: CallContext, *, batch: bool = False
+    ) -> PreparedMessage:
         model = self._checked(params, ctx)
         if params.inference_geo not in (None, self.inference_geo):
             raise InvalidRequestError(
@@ -80,7 +84,11 @@ class MessagesService:
             max_output_tokens=caps.max_output_tokens,
             default_sampling=model.default_sampling,
         )
-        return PreparedMessage(model=model, generation=generation, params=params, ctx=ctx)
+        if batch:
+            generation = replace(generation, priority="batch")
+        return PreparedMessage(
+            model=model, generation=generation, params=params, ctx=ctx, batch=batch
+        )
 
     async def admit(self, prepared: PreparedMessage) -> None:
         """Spend and rate limits, before any model work; raises when over a limit."""
@@ -150,7 +158,7 @@ class MessagesService:
                     yield ACCEPTED
                     continue
                 if isinstance(event, PromptProcessed):
-                    assembler.message.usage = self._usage(event)
+                    assembler.message.usage = self._usage(event, batch=prepared.batch)
                     for out in assembler.start():
                         yield out
                     continue
@@ -177,10 +185,11 @@ class MessagesService:
                 cache_creation_5m_input_tokens=usage.cache_creation.ephemeral_5m_input_tokens,
                 cache_creation_1h_input_tokens=usage.cache_creation.ephemeral_1h_input_tokens,
                 service_tier=usage.service_tier,
+                is_batch=prepared.batch,
             )
         )
 
-    def _usage(self, prompt: PromptProcessed) -> Usage:
+    def _usage(self, prompt: PromptProcessed, *, batch: bool) -> Usage:
         split = cache_split(prompt)
         return Usage(
             input_tokens=split.uncached,
@@ -190,5 +199,6 @@ class MessagesService:
             cache_creation=CacheCreation(
                 ephemeral_5m_input_tokens=split.write_5m, ephemeral_1h_input_tokens=split.write_1h
             ),
+            service_tier="batch" if batch else "standard",
             inference_geo=self.inference_geo,
         )

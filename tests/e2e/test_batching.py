@@ -141,3 +141,56 @@ async def test_conversation_turns_read_the_previous_turn(eight_slots: Any) -> No
         history.append({"role": "assistant", "content": reply.content[0].text.strip() or "ok"})  # type: ignore[union-attr]
     assert reads[0] == 0
     assert reads[1] > 0 and reads[2] > reads[1]
+
+
+async def test_interactive_work_preempts_batch_work(tmp_path: Path) -> None:
+    """With every slot busy on batch work, an interactive request takes a slot at the
+    next decode step; the preempted batch request fails with PreemptedError (the batch
+    worker puts it back in the queue)."""
+    from parley.backends.base import (
+        Finished,
+        GenerationRequest,
+        PromptProcessed,
+        Sampling,
+        TextPart,
+        Turn,
+    )
+    from parley.backends.llama_cpp import LlamaCppBackend, LlamaCppOptions
+    from parley.errors import PreemptedError
+
+    backend = LlamaCppBackend("m", LlamaCppOptions(slots=2, ctx_per_slot=1024))
+    await backend.start()
+
+    def job(priority: str, max_tokens: int) -> GenerationRequest:
+        turn = Turn("user", (TextPart("Count from 1 to 500, one per line."),))
+        return GenerationRequest(
+            model="m",
+            system=None,
+            turns=(turn,),
+            max_tokens=max_tokens,
+            sampling=Sampling(temperature=0),
+            priority=priority,
+        )  # type: ignore[arg-type]
+
+    async def drain(request: GenerationRequest, started: asyncio.Event | None = None) -> str:
+        try:
+            async for event in backend.generate(request):
+                if isinstance(event, PromptProcessed) and started is not None:
+                    started.set()
+                if isinstance(event, Finished):
+                    return event.reason
+        except PreemptedError:
+            return "preempted"
+        return "closed"
+
+    try:
+        running = [asyncio.Event(), asyncio.Event()]
+        batch = [asyncio.create_task(drain(job("batch", 400), running[i])) for i in range(2)]
+        await asyncio.gather(*(e.wait() for e in running))
+        interactive = await drain(job("interactive", 5))
+        outcomes = await asyncio.gather(*batch)
+    finally:
+        await backend.aclose()
+    assert interactive == "max_tokens"
+    assert outcomes.count("preempted") == 1  # exactly one slot was taken back
+    assert set(outcomes) - {"preempted"} <= {"max_tokens", "end_turn"}

@@ -5,9 +5,11 @@ from __future__ import annotations
 import click
 
 from parley import __version__
+from parley.cli.batches import batches
 from parley.cli.db import db
 from parley.cli.keys import keys
 from parley.cli.serve import serve
+from parley.cli.worker import worker
 
 
 @click.group()
@@ -19,3 +21,5 @@ def main() -> None:
 main.add_command(serve)
 main.add_command(db)
 main.add_command(keys)
+main.add_command(worker)
+main.add_command(batches)

@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from parley.batches import BatchService
 from parley.catalog import Catalog
 from parley.config import Settings
 from parley.errors import PermissionDeniedError
@@ -40,6 +41,7 @@ class Services:
     usage: UsageRecorder
     reports: Reports
     limits: LimitPolicy
+    batches: BatchService
     spend: SpendGuard
     messages: MessagesService
 

@@ -10,13 +10,10 @@ without internals.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from parley.errors import (
@@ -24,6 +21,7 @@ from parley.errors import (
     InvalidRequestError,
     NotFoundError,
     ParleyError,
+    validation_message,
 )
 
 log = logging.getLogger(__name__)
@@ -41,22 +39,6 @@ def request_id_of(request: Request) -> str | None:
 
 def error_response(error: ParleyError, request_id: str | None) -> JSONResponse:
     return JSONResponse(error.body(request_id), status_code=error.status, headers=error.headers)
-
-
-def validation_message(errors: Sequence[Any]) -> str:
-    """The API's ``<path>: <problem>`` wording for the first validation error."""
-    first = errors[0]
-    kind = first.get("type", "")
-    message = str(first.get("msg", "invalid value"))
-    if kind == "json_invalid":
-        detail = message.removeprefix("Invalid JSON: ")
-        return f"The request body is not valid JSON: {detail}"
-    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
-    return f"{'.'.join(loc)}: {message}" if loc else message
-
-
-def as_invalid_request(exc: ValidationError) -> InvalidRequestError:
-    return InvalidRequestError(validation_message(exc.errors(include_url=False)))
 
 
 async def _parley_error(request: Request, exc: Exception) -> JSONResponse:

@@ -11,7 +11,7 @@ limit is refused at once with 413, and a chunked body is counted as it arrives.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -33,10 +33,13 @@ class RequestContextMiddleware:
         app: ASGIApp,
         *,
         max_body_bytes: int,
+        large_bodies: Mapping[str, int] | None = None,
         organization_id: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Paths with their own, larger limit (batch creation takes 256 MB).
+        self.large_bodies = dict(large_bodies or {})
         self.organization_id = organization_id
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -60,15 +63,15 @@ class RequestContextMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        limit = self.large_bodies.get(scope.get("path", ""), self.max_body_bytes)
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_body_bytes:
-            await _send_error(send_stamped, too_large(self.max_body_bytes), request_id)
+        if declared is not None and declared > limit:
+            await _send_error(send_stamped, too_large(limit), request_id)
             return
-        await self.app(scope, self._counting(receive), send_stamped)
+        await self.app(scope, self._counting(receive, limit), send_stamped)
 
-    def _counting(self, receive: Receive) -> Receive:
+    def _counting(self, receive: Receive, limit: int) -> Receive:
         received = 0
-        limit = self.max_body_bytes
 
         async def counted() -> Message:
             nonlocal received

@@ -20,13 +20,18 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+    type_annotation_map = {
+        datetime: DateTime(timezone=True),
+        dict[str, Any]: JSON,
+        list[str]: JSON,
+    }
 
 
 class Organization(Base):
@@ -133,3 +138,51 @@ class SpendLimit(Base):
     updated_at: Mapped[datetime]
 
     __table_args__ = (UniqueConstraint("scope", "scope_id"),)
+
+
+class MessageBatch(Base):
+    """A Message Batch; its requests live in ``batch_requests``."""
+
+    __tablename__ = "message_batches"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workspace_id: Mapped[str | None] = mapped_column(String(64))
+    api_key_id: Mapped[str | None] = mapped_column(String(64))
+    api_version: Mapped[str] = mapped_column(String(16))
+    betas: Mapped[list[str]] = mapped_column(JSON, default=list)
+    processing_status: Mapped[str] = mapped_column(String(16))
+    total: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    cancel_initiated_at: Mapped[datetime | None]
+    archived_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_batches_workspace", "workspace_id"),
+        Index("ix_batches_status", "processing_status"),
+    )
+
+
+class BatchRequest(Base):
+    """One request of a batch. ``state`` moves pending → running → one of succeeded,
+    errored, canceled, expired; ``result`` is set exactly once, with the final state."""
+
+    __tablename__ = "batch_requests"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("message_batches.id", ondelete="CASCADE"))
+    custom_id: Mapped[str] = mapped_column(String(64))
+    params: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    result: Mapped[str | None] = mapped_column(Text)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+    claims: Mapped[int] = mapped_column(Integer, default=0)
+    finished_by: Mapped[str | None] = mapped_column(String(64))
+    finished_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("batch_id", "custom_id"),
+        Index("ix_batch_requests_claim", "state", "batch_id"),
+    )

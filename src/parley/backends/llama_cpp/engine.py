@@ -12,6 +12,11 @@ Prefix reuse: a slot keeps the tokens its KV cache holds after a job ends. A new
 goes to the free slot sharing the longest prefix with its prompt and only the rest is
 prefilled; ``PromptProcessed.cached_tokens`` says how much was reused.
 
+Priority: interactive jobs are admitted before batch jobs, and when an interactive job
+finds every slot busy while one holds a batch job, that batch job is preempted (it
+fails with ``PreemptedError`` and the batch worker retries it), so batch work delays
+interactive work by at most the decode step in progress.
+
 Threading: only this thread touches the context. Other threads submit and cancel
 jobs (under a condition variable) and receive events through each job's ``deliver``
 callback, which must be thread-safe. Interactive jobs are admitted before batch jobs.
@@ -33,7 +38,7 @@ import llama_cpp as lc
 from parley.backends.base import BackendEvent, Finished, FinishReason, PromptProcessed
 from parley.backends.llama_cpp.model import LlamaModel
 from parley.backends.llama_cpp.output import OutputPipeline
-from parley.errors import InternalError, ParleyError
+from parley.errors import InternalError, ParleyError, PreemptedError
 
 log = logging.getLogger(__name__)
 
@@ -172,9 +177,22 @@ class Engine:
             queue = self._waiting[batch_priority]
             while queue:
                 slot = self._pick_slot(queue[0].prompt)
+                if slot is None and not batch_priority:
+                    slot = self._preempt_batch_job()
                 if slot is None:
-                    return
+                    return  # interactive jobs still waiting: admit no batch job either
                 self._assign(slot, queue.popleft())
+
+    def _preempt_batch_job(self) -> _Slot | None:
+        """Free the slot of the batch job that has produced least, for interactive work."""
+        batch_slots = [s for s in self._slots if s.job is not None and s.job.batch_priority]
+        if not batch_slots:
+            return None
+        victim = min(batch_slots, key=lambda s: s.job.produced if s.job else 0)
+        assert victim.job is not None
+        victim.job.deliver(PreemptedError("preempted by interactive work"))
+        self._release(victim)
+        return victim
 
     def _pick_slot(self, prompt: list[int]) -> _Slot | None:
         free = [s for s in self._slots if s.job is None]

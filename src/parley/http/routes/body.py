@@ -7,7 +7,7 @@ from typing import TypeVar
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
-from parley.http.errors import as_invalid_request
+from parley.errors import as_invalid_request
 
 M = TypeVar("M", bound=BaseModel)
 
