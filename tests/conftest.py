@@ -14,7 +14,13 @@ from parley.app import create_app
 from parley.backends.base import Backend
 from parley.backends.scripted import ScriptedBackend
 from parley.config import BUNDLED_MODEL_ID
-from tests.support import fresh_postgres_database, make_settings, postgres_unavailable, running
+from tests.support import (
+    BASE_URL,
+    fresh_postgres_database,
+    make_settings,
+    postgres_unavailable,
+    running,
+)
 
 AppFactory = Callable[..., Any]
 
@@ -39,6 +45,8 @@ async def model_app(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[F
     settings = make_settings(
         tmp_path_factory.mktemp("model-app"),
         aliases={"claude-*": BUNDLED_MODEL_ID},
+        server={"public_base_url": BASE_URL, "ping_interval": 0.05},
+        batches={"poll_interval": 0.05},
     )
     async with running(create_app(settings)) as app:
         yield app

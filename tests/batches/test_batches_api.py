@@ -25,8 +25,8 @@ def request(custom_id: str, text: str = "one two", **params: Any) -> dict[str, A
     return {"custom_id": custom_id, "params": {**body, **params}}
 
 
-async def ended(client: anthropic.AsyncAnthropic, batch_id: str, timeout: float = 30) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def ended(client: anthropic.AsyncAnthropic, batch_id: str, within: float = 30) -> Any:
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         batch = await client.messages.batches.retrieve(batch_id)
         if batch.processing_status == "ended":
@@ -113,7 +113,7 @@ async def test_cancel_mid_run_never_runs_canceled_requests(stored_app: Any) -> N
         created = await client.messages.batches.create(
             requests=[request(f"r{i}") for i in range(20)]  # type: ignore[misc]
         )
-        while not backend.completed:
+        while not backend.completed:  # noqa: ASYNC110 - polling a plain counter
             await asyncio.sleep(0.02)
         with pytest.raises(anthropic.BadRequestError):
             await client.messages.batches.delete(created.id)  # not ended yet
@@ -196,3 +196,17 @@ async def test_batch_usage_is_billed_at_half_price(stored_app: Any) -> None:
     ]
     # (5 x $3 + 1 x $15) / 1M = $0.00003 = 0.003 cents; half for batch.
     assert [r["amount"] for b in cost["data"] for r in b["results"]] == ["0.0015"]
+
+
+async def test_results_are_archived_after_retention(stored_app: Any) -> None:
+    fast = {**FAST, "batches": {"poll_interval": 0.02, "retention_days": 1 / 86400}}
+    async with stored_app(**fast) as app:
+        client = sdk_client(app)
+        created = await client.messages.batches.create(requests=[request("a")])  # type: ignore[list-item]
+        batch = await ended(client, created.id)
+        while batch.archived_at is None:
+            await asyncio.sleep(0.05)
+            batch = await client.messages.batches.retrieve(created.id)
+        with pytest.raises(anthropic.NotFoundError):
+            await client.messages.batches.results(created.id)
+    assert batch.processing_status == "ended"

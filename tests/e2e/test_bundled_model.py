@@ -261,3 +261,33 @@ async def test_native_tool_template_on_the_model(tmp_path: Any) -> None:
             model=MODEL, max_tokens=20, messages=follow_up, tools=TOOLS
         )
         assert answer.usage.input_tokens == counted.input_tokens
+
+
+async def test_sdk_batches_on_the_bundled_model(model_app: Any) -> None:
+    import asyncio
+
+    client = sdk_client(model_app)
+    questions = ["Capital of France?", "Name a colour.", "What is 2 + 2?"]
+    batch = await client.messages.batches.create(
+        requests=[
+            {
+                "custom_id": f"q{i}",
+                "params": {
+                    "model": MODEL,
+                    "max_tokens": 16,
+                    "messages": [{"role": "user", "content": q}],
+                },
+            }
+            for i, q in enumerate(questions)
+        ]
+    )
+    while batch.processing_status != "ended":
+        await asyncio.sleep(0.1)
+        batch = await client.messages.batches.retrieve(batch.id)
+    assert batch.request_counts.succeeded == 3
+    results = {r.custom_id: r.result async for r in await client.messages.batches.results(batch.id)}
+    assert set(results) == {"q0", "q1", "q2"}
+    for result in results.values():
+        assert result.type == "succeeded"
+        assert result.message.usage.service_tier == "batch"
+        assert result.message.content and result.message.content[0].text  # type: ignore[union-attr]
