@@ -58,8 +58,9 @@ def one_by_one(http: httpx.Client, items: list[dict[str, object]]) -> tuple[floa
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--base-url", default="http://127.0.0.1:8080")
     parser.add_argument("--api-key", required=True)
     parser.add_argument("--model", default="smollm2-135m-instruct")
