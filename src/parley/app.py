@@ -20,12 +20,25 @@ from parley import __version__
 from parley.backends.base import Backend
 from parley.batch_worker import BatchWorker
 from parley.batches import BatchService
+from parley.blobs import open_blob_store
 from parley.catalog import Catalog
 from parley.config import Settings
+from parley.documents import DocumentLoader
+from parley.files import FileService
 from parley.http.deps import Services
 from parley.http.errors import install_error_handlers
 from parley.http.middleware import RequestContextMiddleware
-from parley.http.routes import admin, batches, limits, messages, models, reports, root
+from parley.http.routes import (
+    admin,
+    batches,
+    files,
+    limits,
+    messages,
+    models,
+    reports,
+    root,
+    skills,
+)
 from parley.keys import KeyService
 from parley.messages import MessagesService
 from parley.organization import Workspaces, bootstrap
@@ -34,6 +47,7 @@ from parley.ratelimit.limiter import RateLimiter
 from parley.ratelimit.policy import LimitPolicy
 from parley.ratelimit.redis_store import RedisBucketStore
 from parley.reports import Reports
+from parley.skills import SkillService
 from parley.spend import SpendGuard
 from parley.storage.db import Database, upgrade
 from parley.usage import UsageRecorder
@@ -82,8 +96,16 @@ async def build_services(settings: Settings, catalog: Catalog, stack: AsyncExitS
         base_url=settings.base_url(),
         queue_limit=policy.tier.batch_queue_limit,
     )
+    blobs = open_blob_store(settings.files.blob_url, settings.data_dir)
+    await blobs.cleanup()
+    files = FileService(db, blobs, settings.files)
     messages = MessagesService(
-        catalog, recorder, limiter, spend, inference_geo=settings.inference_geo
+        catalog,
+        recorder,
+        limiter,
+        spend,
+        DocumentLoader(files),
+        inference_geo=settings.inference_geo,
     )
     if settings.batches.worker_in_server:
         worker = BatchWorker(
@@ -109,6 +131,8 @@ async def build_services(settings: Settings, catalog: Catalog, stack: AsyncExitS
         limits=policy,
         spend=spend,
         batches=batches,
+        files=files,
+        skills=SkillService(db, blobs),
         messages=messages,
     )
 
@@ -147,9 +171,13 @@ def create_app(settings: Settings, *, backends: Mapping[str, Backend] | None = N
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.server.max_body_bytes,
-        large_bodies={"/v1/messages/batches": settings.batches.max_body_bytes},
+        large_bodies={
+            "/v1/messages/batches": settings.batches.max_body_bytes,
+            # The file itself plus room for the multipart envelope.
+            "/v1/files": settings.files.max_file_bytes + 1024 * 1024,
+        },
         organization_id=organization_id,
     )
-    for module in (root, messages, batches, models, admin, reports, limits):
+    for module in (root, messages, batches, files, skills, models, admin, reports, limits):
         app.include_router(module.router)
     return app

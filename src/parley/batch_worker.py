@@ -183,7 +183,7 @@ class BatchWorker:
             betas=frozenset(batch.betas),
             principal=Principal("api", batch.api_key_id, batch.workspace_id),
         )
-        prepared = self.messages.prepare(params, ctx, batch=True)
+        prepared = await self.messages.prepare(params, ctx, batch=True)
         message = await self.messages.create(prepared)
         return {"type": "succeeded", "message": message.to_wire()}
 

@@ -170,6 +170,15 @@ class BatchSettings(_Section):
     max_body_bytes: int = Field(256 * 1024 * 1024, ge=1024)
 
 
+class FilesSettings(_Section):
+    # Where file and skill contents live: default a directory in the data directory;
+    # s3://bucket/prefix?endpoint_url=http://host:port for S3-compatible storage.
+    blob_url: str | None = None
+    max_file_bytes: int = Field(500 * 1024 * 1024, ge=1)
+    # Total bytes of files one organization may store.
+    storage_quota_bytes: int = Field(1024**4, ge=1)
+
+
 class UsageSettings(_Section):
     # Seconds between writes of buffered usage to the database.
     flush_interval: float = Field(1.0, gt=0)
@@ -191,6 +200,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     usage: UsageSettings = Field(default_factory=UsageSettings)
     batches: BatchSettings = Field(default_factory=BatchSettings)
+    files: FilesSettings = Field(default_factory=FilesSettings)
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     spend_limits: SpendLimitSettings = Field(default_factory=SpendLimitSettings)
     organization_name: str = "Parley"

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from parley.attachments import media_blocks
 from parley.backends.base import Capabilities
 from parley.errors import InvalidRequestError
 from parley.protocol import ApiVersion
@@ -156,6 +157,7 @@ def _check_messages(messages: list[MessageParam], traits: RequestTraits) -> None
         _check_role_and_blocks(index, message, messages, traits)
     _check_tool_pairing(messages)
     _check_prefill(messages)
+    _check_citations(messages)
 
 
 def _check_role_and_blocks(
@@ -234,16 +236,10 @@ def _check_media(
                 "the request to a vision-capable model or describe the image in text"
             )
         return
-    source = block.source.type
-    if source == "url":
+    if block.source.type == "url":
         raise _fail(
-            f"{path}.document.source: Parley does not fetch URLs; send the document "
-            "as base64, text or content instead"
-        )
-    if source in ("base64", "file"):
-        raise _fail(
-            f"{path}.document.source: `{source}` documents are not supported by this Parley "
-            "build yet; send the document's text with a `text` source"
+            f"{path}.document.source: Parley does not fetch URLs; send the document as a file, "
+            "base64, text or content instead"
         )
 
 
@@ -295,6 +291,13 @@ def _check_prefill(messages: list[MessageParam]) -> None:
     final = last.content[-1]
     if isinstance(final, TextBlockParam) and final.text != final.text.rstrip():
         raise _fail("messages: final assistant content cannot end with trailing whitespace")
+
+
+def _check_citations(messages: list[MessageParam]) -> None:
+    documents = [b for _, b in media_blocks(messages) if isinstance(b, DocumentBlockParam)]
+    enabled = {bool(b.citations and b.citations.enabled) for b in documents}
+    if len(enabled) > 1:
+        raise _fail("citations must be enabled on all or none of the documents within a request")
 
 
 def _check_cache_breakpoints(params: _MessageInputParams) -> None:

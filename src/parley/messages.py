@@ -14,9 +14,12 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 
+from parley.attachments import Documents, media_blocks, source_key
 from parley.backends.base import Accepted, GenerationRequest, PromptProcessed
 from parley.catalog import Catalog, ServedModel
+from parley.citations import CitableDocument, Citer
 from parley.conversation import RequestTraits, check_request
+from parley.documents import DocumentLoader
 from parley.errors import InvalidRequestError
 from parley.ids import new_id
 from parley.keys import Principal
@@ -27,6 +30,13 @@ from parley.spend import SpendGuard
 from parley.streaming import ACCEPTED, MessageAssembler, StreamAccepted
 from parley.translate import to_generation
 from parley.usage import UsageEvent, UsageRecorder
+from parley.wire.content import (
+    ContentBlockSourceParam,
+    DocumentBlockParam,
+    MessageParam,
+    PlainTextSourceParam,
+    TextBlockParam,
+)
 from parley.wire.requests import MessageCountTokensParams, MessageCreateParams, _MessageInputParams
 from parley.wire.responses import CacheCreation, Message, RawMessageStreamEvent, Usage
 
@@ -50,6 +60,7 @@ class PreparedMessage:
     admission: Admission = field(default_factory=Admission)
     # Batch work: lower priority, exempt from rate limits, billed at the batch tier.
     batch: bool = False
+    citer: Citer | None = None
 
 
 class MessagesService:
@@ -59,6 +70,7 @@ class MessagesService:
         usage: UsageRecorder,
         limiter: RateLimiter,
         spend: SpendGuard,
+        documents: DocumentLoader,
         *,
         inference_geo: str,
     ) -> None:
@@ -66,12 +78,14 @@ class MessagesService:
         self.usage = usage
         self.limiter = limiter
         self.spend = spend
+        self.documents = documents
         self.inference_geo = inference_geo
 
-    def prepare(
+    async def prepare(
         self, params: MessageCreateParams, ctx: CallContext, *, batch: bool = False
     ) -> PreparedMessage:
         model = self._checked(params, ctx)
+        documents = await self.documents.resolve(params.messages, ctx.principal.workspace_id)
         if params.inference_geo not in (None, self.inference_geo):
             raise InvalidRequestError(
                 f'inference_geo: "{params.inference_geo}" is not available on this '
@@ -83,11 +97,17 @@ class MessagesService:
             model=model.id,
             max_output_tokens=caps.max_output_tokens,
             default_sampling=model.default_sampling,
+            documents=documents,
         )
         if batch:
             generation = replace(generation, priority="batch")
         return PreparedMessage(
-            model=model, generation=generation, params=params, ctx=ctx, batch=batch
+            model=model,
+            generation=generation,
+            params=params,
+            ctx=ctx,
+            batch=batch,
+            citer=citer_for(params.messages, documents),
         )
 
     async def admit(self, prepared: PreparedMessage) -> None:
@@ -121,8 +141,13 @@ class MessagesService:
 
     async def count_tokens(self, params: MessageCountTokensParams, ctx: CallContext) -> int:
         model = self._checked(params, ctx)
+        documents = await self.documents.resolve(params.messages, ctx.principal.workspace_id)
         generation = to_generation(
-            params, model=model.id, max_output_tokens=1, default_sampling=model.default_sampling
+            params,
+            model=model.id,
+            max_output_tokens=1,
+            default_sampling=model.default_sampling,
+            documents=documents,
         )
         return await model.backend.count_tokens(generation)
 
@@ -142,6 +167,7 @@ class MessagesService:
             message_id=new_id("msg"),
             model=prepared.model.id,
             usage=Usage(input_tokens=0, output_tokens=0),
+            citer=prepared.citer,
         )
         if prepared.params.diagnostics is not None:
             # Parley does not diagnose prompt-cache misses; say so rather than stay silent.
@@ -202,3 +228,25 @@ class MessagesService:
             service_tier="batch" if batch else "standard",
             inference_geo=self.inference_geo,
         )
+
+
+def citer_for(messages: list[MessageParam], documents: Documents) -> Citer | None:
+    """A citer over the request's documents that asked for citations, if any."""
+    citable: list[CitableDocument] = []
+    blocks = [b for _, b in media_blocks(messages) if isinstance(b, DocumentBlockParam)]
+    for index, block in enumerate(blocks):
+        if not (block.citations and block.citations.enabled):
+            continue
+        source = block.source
+        key = source_key(source)
+        if isinstance(source, PlainTextSourceParam):
+            pages: tuple[str, ...] = (source.data,)
+        elif isinstance(source, ContentBlockSourceParam):
+            pages = ("\n".join(b.text for b in source.content if isinstance(b, TextBlockParam)),)
+        elif key is not None:
+            pages = documents[key].pages
+        else:
+            continue
+        paged = key is not None and documents[key].is_pdf
+        citable.append(CitableDocument(index, block.title, pages, paged))
+    return Citer(citable) if citable else None

@@ -19,8 +19,10 @@ from parley.backends.base import (
     ToolCallEnd,
     ToolCallStart,
 )
+from parley.citations import Citer
 from parley.ids import new_id
 from parley.wire.responses import (
+    CitationsDelta,
     InputJSONDelta,
     Message,
     MessageDeltaFields,
@@ -56,8 +58,11 @@ _STOP_REASONS: dict[str, StopReason] = {
 
 
 class MessageAssembler:
-    def __init__(self, *, message_id: str, model: str, usage: Usage) -> None:
+    def __init__(
+        self, *, message_id: str, model: str, usage: Usage, citer: Citer | None = None
+    ) -> None:
         self.message = Message(id=message_id, model=model, usage=usage)
+        self._citer = citer
         self._open: TextBlock | ToolUseBlock | None = None
         self._pending_space = ""
         self._partial_json: list[str] = []
@@ -153,7 +158,15 @@ class MessageAssembler:
     def _close_block(self) -> list[RawMessageStreamEvent]:
         if self._open is None:
             return []
+        events: list[RawMessageStreamEvent] = []
         if isinstance(self._open, TextBlock):
             self._open.text = "".join(self._text_parts)
+            if self._citer is not None:
+                citations = self._citer.cite(self._open.text)
+                self._open.citations = citations or None
+                events += [
+                    RawContentBlockDeltaEvent(index=self._index, delta=CitationsDelta(citation=c))
+                    for c in citations
+                ]
         self._open = None
-        return [RawContentBlockStopEvent(index=self._index)]
+        return [*events, RawContentBlockStopEvent(index=self._index)]

@@ -10,8 +10,9 @@ rules hold. Decisions made here:
   reuse;
 - earlier thinking blocks are dropped (the API ignores them for earlier turns, and a
   model without reasoning never reads them);
-- documents with ``text`` or ``content`` sources and search results become text,
-  wrapped in ``<document>`` / ``<search_result>`` tags that name their title and source;
+- documents and search results become text, wrapped in ``<document>`` /
+  ``<search_result>`` tags that name their title and source; a PDF's pages (extracted
+  by ``documents.py``) each sit in a ``<page number="n">`` tag;
 - sampling: the request's own ``temperature``/``top_p``/``top_k`` when it sends any
   (only possible under ``2023-06-01``), otherwise the model's configured defaults;
 - ``max_tokens`` above what the model can produce is clamped to it (documented
@@ -26,6 +27,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable
 
+from parley.attachments import Documents, source_key
 from parley.backends.base import (
     CachePoint,
     GenerationRequest,
@@ -45,6 +47,7 @@ from parley.wire.content import (
     ContentBlockParam,
     ContentBlockSourceParam,
     DocumentBlockParam,
+    FileSourceParam,
     ImageBlockParam,
     MessageParam,
     MidConversationSystemBlockParam,
@@ -66,12 +69,13 @@ def to_generation(
     model: str,
     max_output_tokens: int,
     default_sampling: Sampling,
+    documents: Documents | None = None,
 ) -> GenerationRequest:
     """The neutral request for ``params`` (a create or a count_tokens body)."""
     tools = tuple(_tool_spec(t) for t in params.tools or [] if isinstance(t, ToolParam))
     create = params if isinstance(params, MessageCreateParams) else None
     system, system_cache = _system(params.system)
-    turns = tuple(_turns(params.messages))
+    turns = tuple(_turns(params.messages, documents or {}))
     if params.cache_control is not None and turns:
         turns = _mark_last(turns, _point(params.cache_control))
     return GenerationRequest(
@@ -155,10 +159,10 @@ def _json_schema(params: _MessageInputParams) -> dict[str, object] | None:
 # --- conversation -------------------------------------------------------------------
 
 
-def _turns(messages: list[MessageParam]) -> Iterable[Turn]:
+def _turns(messages: list[MessageParam], documents: Documents) -> Iterable[Turn]:
     merged: list[tuple[str, list[Part]]] = []
     for message in messages:
-        parts = [p for block in message.content for p in _marked_parts(block)]
+        parts = [p for block in message.content for p in _marked_parts(block, documents)]
         if merged and merged[-1][0] == message.role:
             merged[-1][1].extend(parts)
         else:
@@ -167,29 +171,32 @@ def _turns(messages: list[MessageParam]) -> Iterable[Turn]:
         yield Turn(role=role, parts=tuple(parts))  # type: ignore[arg-type]
 
 
-def _marked_parts(block: ContentBlockParam) -> list[Part]:
+def _marked_parts(block: ContentBlockParam, documents: Documents) -> list[Part]:
     point = _point(getattr(block, "cache_control", None))
-    parts = _parts(block)
+    parts = _parts(block, documents)
     return [*parts, point] if point is not None else parts
 
 
-def _parts(block: ContentBlockParam) -> list[Part]:
+def _parts(block: ContentBlockParam, documents: Documents) -> list[Part]:
     if isinstance(block, TextBlockParam):
         return [TextPart(block.text)]
     if isinstance(block, ToolUseBlockParam):
         return [ToolCallPart(call_id=block.id, name=block.name, arguments=dict(block.input))]
     if isinstance(block, ToolResultBlockParam):
-        inner = [p for item in block.content or [] for p in _parts(item)]  # type: ignore[arg-type]
+        inner = [p for item in block.content or [] for p in _parts(item, documents)]  # type: ignore[arg-type]
         media = tuple(p for p in inner if isinstance(p, TextPart | ImagePart))
         return [
             ToolResultPart(call_id=block.tool_use_id, parts=media, is_error=bool(block.is_error))
         ]
+    if isinstance(block, ImageBlockParam) and isinstance(block.source, FileSourceParam):
+        image = documents[f"file:{block.source.file_id}"]
+        return [ImagePart(media_type=image.media_type, data=image.data)]
     if isinstance(block, ImageBlockParam) and isinstance(block.source, Base64ImageSourceParam):
         return [
             ImagePart(media_type=block.source.media_type, data=base64.b64decode(block.source.data))
         ]
     if isinstance(block, DocumentBlockParam):
-        return [TextPart(_document_text(block))]
+        return [TextPart(_document_text(block, documents))]
     if isinstance(block, SearchResultBlockParam):
         body = "\n".join(b.text for b in block.content)
         return [
@@ -203,13 +210,21 @@ def _parts(block: ContentBlockParam) -> list[Part]:
     return []  # thinking and redacted thinking are not shown to the model
 
 
-def _document_text(block: DocumentBlockParam) -> str:
+def _document_text(block: DocumentBlockParam, documents: Documents) -> str:
     source = block.source
+    key = source_key(source)
     if isinstance(source, PlainTextSourceParam):
         body = source.data
     elif isinstance(source, ContentBlockSourceParam):
         body = "\n".join(b.text for b in source.content if isinstance(b, TextBlockParam))
-    else:  # refused earlier by conversation.check_request
+    elif key is not None and documents[key].is_pdf:
+        body = "\n".join(
+            f'<page number="{n}">\n{text}\n</page>'
+            for n, text in enumerate(documents[key].pages, start=1)
+        )
+    elif key is not None:
+        body = documents[key].pages[0]
+    else:  # URL sources were refused by conversation.check_request
         body = ""
     head = "".join(
         f"<{name}>{value}</{name}>\n"

@@ -18,6 +18,7 @@ from parley.batches import BatchService
 from parley.catalog import Catalog
 from parley.config import Settings
 from parley.errors import PermissionDeniedError
+from parley.files import FileService
 from parley.http.errors import request_id_of
 from parley.keys import KeyService, Principal
 from parley.messages import CallContext, MessagesService
@@ -25,6 +26,7 @@ from parley.organization import Bootstrap, Workspaces
 from parley.protocol import parse_betas, parse_version
 from parley.ratelimit.policy import LimitPolicy
 from parley.reports import Reports
+from parley.skills import SkillService
 from parley.spend import SpendGuard
 from parley.storage.db import Database
 from parley.usage import UsageRecorder
@@ -42,6 +44,8 @@ class Services:
     reports: Reports
     limits: LimitPolicy
     batches: BatchService
+    files: FileService
+    skills: SkillService
     spend: SpendGuard
     messages: MessagesService
 

@@ -186,3 +186,53 @@ class BatchRequest(Base):
         UniqueConstraint("batch_id", "custom_id"),
         Index("ix_batch_requests_claim", "state", "batch_id"),
     )
+
+
+class StoredFile(Base):
+    """A file uploaded through the Files API; its bytes are the blob ``blob_key``."""
+
+    __tablename__ = "files"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workspace_id: Mapped[str | None] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    mime_type: Mapped[str] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    downloadable: Mapped[bool] = mapped_column(Boolean, default=False)
+    blob_key: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_files_workspace", "workspace_id"),)
+
+
+class Skill(Base):
+    __tablename__ = "skills"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workspace_id: Mapped[str | None] = mapped_column(String(64))
+    display_title: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(64))
+    latest_version: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_skills_workspace", "workspace_id"),)
+
+
+class SkillVersion(Base):
+    """One uploaded version of a skill; its files are one zip archive blob."""
+
+    __tablename__ = "skill_versions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    skill_id: Mapped[str] = mapped_column(ForeignKey("skills.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(Text)
+    directory: Mapped[str] = mapped_column(String(255))
+    blob_key: Mapped[str] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("skill_id", "version"),)

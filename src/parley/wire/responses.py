@@ -109,7 +109,12 @@ class SignatureDelta(BaseModel):
     signature: str
 
 
-RawContentBlockDelta = TextDelta | InputJSONDelta | ThinkingDelta | SignatureDelta
+class CitationsDelta(BaseModel):
+    type: Literal["citations_delta"] = "citations_delta"
+    citation: dict[str, Any]
+
+
+RawContentBlockDelta = TextDelta | InputJSONDelta | ThinkingDelta | SignatureDelta | CitationsDelta
 
 
 class RawMessageStartEvent(BaseModel):

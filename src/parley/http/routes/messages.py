@@ -30,7 +30,7 @@ async def create_message(
     svc: ServicesDep,
 ) -> Response:
     params = await parse_body(request, MessageCreateParams)
-    prepared = svc.messages.prepare(params, ctx)
+    prepared = await svc.messages.prepare(params, ctx)
     await svc.messages.admit(prepared)
     headers = prepared.admission.headers
     if params.stream:

@@ -1,0 +1,90 @@
+"""Citations for documents with ``citations: {enabled: true}``.
+
+When the answer repeats a document's words, the text block that contains them carries
+a citation pointing there: ``char_location`` (character offsets, end exclusive) for
+text documents, ``page_location`` (1-based pages, end exclusive) for PDFs. A sentence of
+the answer cites a document when at least ``MIN_CHARS`` characters and half of the
+sentence appear in it verbatim (the longest common run, found with ``difflib``);
+``cited_text`` is that run as the document has it.
+
+Claude marks up citations while writing; a local model does not, so Parley finds them
+afterwards. Only quoted spans are cited, never paraphrases.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+MIN_CHARS = 20
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+
+
+@dataclass(frozen=True)
+class CitableDocument:
+    index: int
+    title: str | None
+    pages: tuple[str, ...]
+    paged: bool
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.pages)
+
+
+class Citer:
+    def __init__(self, documents: list[CitableDocument]) -> None:
+        self.documents = documents
+
+    def cite(self, answer: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for match in _SENTENCE.finditer(answer):
+            sentence = match.group().strip()
+            if len(sentence) < MIN_CHARS:
+                continue
+            best = self._best(sentence)
+            if best is not None and best not in found:
+                found.append(best)
+        return found
+
+    def _best(self, sentence: str) -> dict[str, Any] | None:
+        best: tuple[int, CitableDocument, int] | None = None
+        for document in self.documents:
+            text = document.text
+            matcher = difflib.SequenceMatcher(None, text, sentence, autojunk=False)
+            start, _, size = matcher.find_longest_match(0, len(text), 0, len(sentence))
+            if size >= max(MIN_CHARS, len(sentence) // 2) and (best is None or size > best[0]):
+                best = (size, document, start)
+        if best is None:
+            return None
+        size, document, start = best
+        return _location(document, start, start + size)
+
+
+def _location(document: CitableDocument, start: int, end: int) -> dict[str, Any]:
+    text = document.text
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    cited = text[start:end]
+    base = {"cited_text": cited, "document_index": document.index, "document_title": document.title}
+    if not document.paged:
+        return {"type": "char_location", **base, "start_char_index": start, "end_char_index": end}
+    offset, first = 0, 1
+    for number, page in enumerate(document.pages, start=1):
+        if start < offset + len(page) + 1:
+            first = number
+            break
+        offset += len(page) + 1
+    last = first
+    while last < len(document.pages) and end > sum(len(p) + 1 for p in document.pages[:last]):
+        last += 1
+    return {
+        "type": "page_location",
+        **base,
+        "start_page_number": first,
+        "end_page_number": last + 1,
+    }

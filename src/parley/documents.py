@@ -1,0 +1,79 @@
+"""Documents and images a request refers to, loaded before translation.
+
+``DocumentLoader.resolve`` walks a request's content (tool results included), loads
+every ``file`` source from the Files API (workspace-scoped: another workspace's file
+is "not found") and extracts the text of every PDF, ``file`` or ``base64``, page by page
+with pypdf (in a worker thread). Translation then renders what was loaded, and
+count_tokens goes through the same path, so both count a document the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+
+from parley.attachments import (
+    IMAGE_TYPES,
+    TEXT_PREFIXES,
+    Documents,
+    Loaded,
+    media_blocks,
+    pdf_pages,
+    source_key,
+)
+from parley.errors import InvalidRequestError
+from parley.files import FileService
+from parley.wire.content import (
+    Base64PDFSourceParam,
+    DocumentBlockParam,
+    FileSourceParam,
+    ImageBlockParam,
+    MessageParam,
+)
+
+
+class DocumentLoader:
+    def __init__(self, files: FileService) -> None:
+        self.files = files
+
+    async def resolve(self, messages: list[MessageParam], workspace_id: str | None) -> Documents:
+        loaded: Documents = {}
+        for path, block in media_blocks(messages):
+            key = source_key(block.source)
+            if key is None or key in loaded:
+                continue
+            if isinstance(block.source, Base64PDFSourceParam):
+                try:
+                    raw = base64.b64decode(block.source.data, validate=True)
+                except ValueError:
+                    raise InvalidRequestError(f"{path}.source.data: not valid base64") from None
+                pages = await asyncio.to_thread(pdf_pages, raw, path)
+                loaded[key] = Loaded("application/pdf", pages=pages)
+            elif isinstance(block.source, FileSourceParam):
+                loaded[key] = await self._file(path, block, block.source.file_id, workspace_id)
+        return loaded
+
+    async def _file(
+        self,
+        path: str,
+        block: DocumentBlockParam | ImageBlockParam,
+        file_id: str,
+        workspace_id: str | None,
+    ) -> Loaded:
+        row = await self.files.get(file_id, workspace_id)
+        mime = row.mime_type
+        if isinstance(block, ImageBlockParam):
+            if mime not in IMAGE_TYPES:
+                raise InvalidRequestError(
+                    f"{path}: file `{file_id}` is {mime}, not an image; send it in a document block"
+                )
+            return Loaded(mime, data=await self.files.read(row))
+        if mime == "application/pdf":
+            pages = await asyncio.to_thread(pdf_pages, await self.files.read(row), path)
+            return Loaded(mime, pages=pages)
+        if mime.startswith(TEXT_PREFIXES):
+            text = (await self.files.read(row)).decode("utf-8", errors="replace")
+            return Loaded(mime, pages=(text,))
+        raise InvalidRequestError(
+            f"{path}: file `{file_id}` is {mime}; document blocks take PDF or plain-text files"
+        )
