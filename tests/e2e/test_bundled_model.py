@@ -291,3 +291,41 @@ async def test_sdk_batches_on_the_bundled_model(model_app: Any) -> None:
         assert result.type == "succeeded"
         assert result.message.usage.service_tier == "batch"
         assert result.message.content and result.message.content[0].text  # type: ignore[union-attr]
+
+
+async def test_answers_from_an_uploaded_pdf(model_app: Any) -> None:
+    from tests.fixtures.pdf import make_pdf
+
+    client = sdk_client(model_app)
+    pdf = await client.files.upload(
+        file=("memo.pdf", make_pdf(["Memo. The secret code is PINEAPPLE-42."]), "application/pdf")
+    )
+    messages = [
+        {
+            "role": "user",
+            "content": [
+                {
+                    "type": "document",
+                    "source": {"type": "file", "file_id": pdf.id},
+                    "title": "Memo",
+                },
+                {
+                    "type": "text",
+                    "text": "What is the secret code in the memo? Answer with the code.",
+                },
+            ],
+        }
+    ]
+    counted = await client.messages.count_tokens(model=MODEL, messages=messages)
+    answer = await client.messages.create(
+        model=MODEL,
+        max_tokens=30,
+        messages=messages,
+        extra_headers={"anthropic-version": "2023-06-01"},
+        extra_body={"temperature": 0.0},
+    )
+    usage = answer.usage
+    total = usage.input_tokens + (usage.cache_read_input_tokens or 0)
+    total += usage.cache_creation_input_tokens or 0
+    assert total == counted.input_tokens
+    assert "PINEAPPLE" in answer.content[0].text  # type: ignore[union-attr]

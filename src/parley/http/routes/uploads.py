@@ -6,6 +6,7 @@ from fastapi import Request
 from python_multipart.exceptions import MultipartParseError
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from parley.errors import InvalidRequestError
 
@@ -18,6 +19,10 @@ async def form(request: Request, *, max_files: int = 1000) -> FormData:
         )
     try:
         return await request.form(max_files=max_files, max_fields=1000)
+    except ClientDisconnect:
+        raise InvalidRequestError(
+            "The client disconnected before the upload was complete."
+        ) from None
     except (HTTPException, MultipartParseError, ValueError) as exc:
         detail = getattr(exc, "detail", None) or str(exc) or "incomplete body"
         raise InvalidRequestError(
