@@ -15,7 +15,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 
 from parley.attachments import Documents, media_blocks, source_key
-from parley.backends.base import Accepted, GenerationRequest, PromptProcessed
+from parley.backends.base import Accepted, Finished, GenerationRequest, PromptProcessed
 from parley.catalog import Catalog, ServedModel
 from parley.citations import CitableDocument, Citer
 from parley.conversation import RequestTraits, check_request
@@ -188,6 +188,8 @@ class MessagesService:
                     for out in assembler.start():
                         yield out
                     continue
+                if isinstance(event, Finished) and event.prompt is not None:
+                    assembler.message.usage = self._usage(event.prompt, batch=prepared.batch)
                 for out in assembler.feed(event):
                     yield out
                 if assembler.finished:

@@ -15,6 +15,7 @@ from parley.backends.base import (
     BackendEvent,
     Finished,
     TextChunk,
+    ThinkingChunk,
     ToolCallChunk,
     ToolCallEnd,
     ToolCallStart,
@@ -34,9 +35,12 @@ from parley.wire.responses import (
     RawMessageStartEvent,
     RawMessageStopEvent,
     RawMessageStreamEvent,
+    SignatureDelta,
     StopReason,
     TextBlock,
     TextDelta,
+    ThinkingBlock,
+    ThinkingDelta,
     ToolUseBlock,
     Usage,
 )
@@ -63,7 +67,7 @@ class MessageAssembler:
     ) -> None:
         self.message = Message(id=message_id, model=model, usage=usage)
         self._citer = citer
-        self._open: TextBlock | ToolUseBlock | None = None
+        self._open: TextBlock | ToolUseBlock | ThinkingBlock | None = None
         self._pending_space = ""
         self._partial_json: list[str] = []
         self._text_parts: list[str] = []
@@ -76,6 +80,8 @@ class MessageAssembler:
     def feed(self, event: BackendEvent) -> list[RawMessageStreamEvent]:
         if isinstance(event, TextChunk):
             return self._text(event.text)
+        if isinstance(event, ThinkingChunk):
+            return self._thinking(event.text)
         if isinstance(event, ToolCallStart):
             return self._tool_start(event.name)
         if isinstance(event, ToolCallChunk):
@@ -101,6 +107,16 @@ class MessageAssembler:
             self._text_parts = []
         self._text_parts.append(text)
         events.append(RawContentBlockDeltaEvent(index=self._index, delta=TextDelta(text=text)))
+        return events
+
+    def _thinking(self, text: str) -> list[RawMessageStreamEvent]:
+        events: list[RawMessageStreamEvent] = []
+        if not isinstance(self._open, ThinkingBlock):
+            events += self._open_block(ThinkingBlock(thinking="", signature=""))
+            self._text_parts = []
+        self._text_parts.append(text)
+        delta = ThinkingDelta(thinking=text)
+        events.append(RawContentBlockDeltaEvent(index=self._index, delta=delta))
         return events
 
     def _tool_start(self, name: str) -> list[RawMessageStreamEvent]:
@@ -145,7 +161,9 @@ class MessageAssembler:
         self.finished = True
         return events
 
-    def _open_block(self, block: TextBlock | ToolUseBlock) -> list[RawMessageStreamEvent]:
+    def _open_block(
+        self, block: TextBlock | ToolUseBlock | ThinkingBlock
+    ) -> list[RawMessageStreamEvent]:
         events = self._close_block()
         start = RawContentBlockStartEvent(
             index=len(self.message.content), content_block=block.model_copy(deep=True)
@@ -159,6 +177,12 @@ class MessageAssembler:
         if self._open is None:
             return []
         events: list[RawMessageStreamEvent] = []
+        if isinstance(self._open, ThinkingBlock):
+            # Parley cannot sign thinking as Anthropic does; the signature stays empty.
+            self._open.thinking = "".join(self._text_parts)
+            events.append(
+                RawContentBlockDeltaEvent(index=self._index, delta=SignatureDelta(signature=""))
+            )
         if isinstance(self._open, TextBlock):
             self._open.text = "".join(self._text_parts)
             if self._citer is not None:

@@ -148,6 +148,13 @@ class TextChunk:
 
 
 @dataclass(frozen=True, slots=True)
+class ThinkingChunk:
+    """Reasoning text (a model's thinking), shown to clients as a thinking block."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class ToolCallStart:
     name: str
 
@@ -169,13 +176,24 @@ FinishReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use", "c
 
 @dataclass(frozen=True, slots=True)
 class Finished:
+    """The end. ``prompt`` is set when the backend learned the prompt's token counts
+    only at the end (upstreams that report usage last); it replaces the earlier ones."""
+
     reason: FinishReason
     output_tokens: int
     stop_sequence: str | None = None
+    prompt: PromptProcessed | None = None
 
 
 BackendEvent = (
-    Accepted | PromptProcessed | TextChunk | ToolCallStart | ToolCallChunk | ToolCallEnd | Finished
+    ThinkingChunk
+    | Accepted
+    | PromptProcessed
+    | TextChunk
+    | ToolCallStart
+    | ToolCallChunk
+    | ToolCallEnd
+    | Finished
 )
 
 

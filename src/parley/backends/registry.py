@@ -27,7 +27,13 @@ def _llama_cpp() -> BackendKind:
     return BackendKind(options=LlamaCppOptions, factory=LlamaCppBackend)
 
 
-KINDS: dict[str, Callable[[], BackendKind]] = {"llama_cpp": _llama_cpp}
+def _openai() -> BackendKind:
+    from parley.backends.openai import OpenAIBackend, OpenAIOptions
+
+    return BackendKind(options=OpenAIOptions, factory=OpenAIBackend)
+
+
+KINDS: dict[str, Callable[[], BackendKind]] = {"llama_cpp": _llama_cpp, "openai": _openai}
 
 
 class BackendConfigError(ValueError):

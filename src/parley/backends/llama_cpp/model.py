@@ -67,10 +67,11 @@ def resolve_gguf(spec: str) -> Path:
 class LlamaModel:
     """Owns a ``llama_model`` pointer; frees it on :meth:`close`."""
 
-    def __init__(self, path: Path, *, n_gpu_layers: int = 0) -> None:
+    def __init__(self, path: Path, *, n_gpu_layers: int = 0, vocab_only: bool = False) -> None:
         init_llama_backend()
         params = lc.llama_model_default_params()
         params.n_gpu_layers = n_gpu_layers
+        params.vocab_only = vocab_only
         self.path = path
         self.ptr = lc.llama_model_load_from_file(str(path).encode(), params)
         if not self.ptr:

@@ -1,0 +1,224 @@
+"""``backend = "openai"``: an OpenAI-compatible server (vLLM, SGLang, llama-server,
+Ollama, llama-cpp-python's server…) behind Parley, on one or several replicas.
+
+Requests always stream from the upstream (``chunks → events`` in
+``chat_completions.py``); the assembler builds either response form from them.
+Upstream errors map to the API's: 429 → 429 with the upstream's ``retry-after``,
+other 4xx → 400 with the upstream's message, no reachable replica → 529, 5xx from every
+replica → 500. ``count_tokens`` asks the upstream's tokenizer (``tokenizer = "vllm"``
+for vLLM's ``/tokenize``, ``"llama-server"`` for ``/apply-template`` + ``/tokenize``)
+or tokenizes locally with a GGUF's vocabulary and template (``"gguf:<path>"``,
+``"gguf:bundled:smollm2"``); it never estimates from characters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import AsyncGenerator
+from dataclasses import replace
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from parley.backends.base import (
+    Accepted,
+    BackendEvent,
+    Capabilities,
+    GenerationRequest,
+    Health,
+    PromptProcessed,
+    TextPart,
+)
+from parley.backends.chat_completions import ChunkReader, chat_messages, chat_request
+from parley.backends.upstream import ReplicaPool
+from parley.errors import InternalError, InvalidRequestError, OverloadedError, RateLimitError
+
+
+class OpenAIOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    urls: list[str] = Field(min_length=1, description="base URLs of the replicas, without /v1")
+    model: str = Field(description="the model name the upstream knows")
+    api_key: SecretStr | None = None
+    context_window: int = Field(8192, ge=1)
+    max_output_tokens: int | None = Field(None, ge=1)
+    images: bool = False
+    tokenizer: str = Field("vllm", description='"vllm", "llama-server" or "gguf:<path>"')
+    health_path: str = "/v1/models"
+    check_interval: float = Field(2.0, gt=0)
+    timeout: float = Field(600.0, gt=0)
+
+
+class OpenAIBackend:
+    def __init__(self, name: str, options: OpenAIOptions) -> None:
+        self.name = name
+        self.options = options
+        self.pool = ReplicaPool(
+            options.urls, health_path=options.health_path, check_interval=options.check_interval
+        )
+        self._client: httpx.AsyncClient | None = None
+        self._local: Any = None  # (LlamaModel, ChatTemplate) for gguf tokenizers
+
+    @property
+    def capabilities(self) -> Capabilities:
+        window = self.options.context_window
+        return Capabilities(
+            context_window=window,
+            max_output_tokens=min(self.options.max_output_tokens or window, window),
+            images=self.options.images,
+            parallel_sequences=4 * len(self.options.urls),
+        )
+
+    async def start(self) -> None:
+        limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(self.options.timeout, connect=5.0), limits=limits
+        )
+        if self.options.tokenizer.startswith("gguf:"):
+            self._local = await asyncio.to_thread(_load_tokenizer, self.options.tokenizer[5:])
+        self.pool.start(self._client)
+
+    async def aclose(self) -> None:
+        await self.pool.aclose()
+        if self._client is not None:
+            await self._client.aclose()
+        if self._local is not None:
+            self._local[0].close()
+
+    async def health(self) -> Health:
+        up = [r.url for r in self.pool.replicas if r.healthy]
+        return Health(ok=bool(up), detail=f"{len(up)}/{len(self.pool.replicas)} replicas healthy")
+
+    def _headers(self) -> dict[str, str]:
+        key = self.options.api_key
+        return {"authorization": f"Bearer {key.get_secret_value()}"} if key else {}
+
+    async def generate(self, request: GenerationRequest) -> AsyncGenerator[BackendEvent, None]:
+        assert self._client is not None
+        body = chat_request(request, self.options.model)
+        replica, response = await self.pool.send(
+            self._client,
+            "/v1/chat/completions",
+            body=body,
+            headers=self._headers(),
+            affinity=affinity_key(request),
+        )
+        try:
+            if response.status_code >= 400:
+                raise await _upstream_error(response)
+            yield Accepted()
+            reader = ChunkReader(request.stop_sequences)
+            async for chunk in _chunks(response):
+                for event in reader.feed(chunk):
+                    yield event
+            events = reader.finish()
+            if not reader.usage_known:
+                events[-1] = await self._counted(request, reader, events[-1])
+            for event in events:
+                yield event
+        except httpx.HTTPError as exc:
+            raise OverloadedError(f"the upstream connection failed mid-answer ({exc})") from None
+        finally:
+            await response.aclose()
+            self.pool.done(replica)
+
+    async def _counted(self, request: GenerationRequest, reader: ChunkReader, end: Any) -> Any:
+        """Some upstreams (llama-cpp-python's server) stream no usage: count with the
+        model's tokenizer instead, so usage is still token-exact for the prompt."""
+        prompt = PromptProcessed(input_tokens=await self.count_tokens(request))
+        text = "".join(reader.generated)
+        if self._local is not None:
+            output = len(await asyncio.to_thread(self._local[0].tokenize, text)) if text else 0
+        else:
+            output = len(reader.generated)  # one streamed delta per token on such servers
+        return replace(end, output_tokens=output, prompt=prompt)
+
+    async def count_tokens(self, request: GenerationRequest) -> int:
+        kind = self.options.tokenizer
+        if self._local is not None:
+            model, template = self._local
+            return len(await asyncio.to_thread(lambda: model.tokenize(template.render(request))))
+        if kind == "vllm":
+            body = {
+                "model": self.options.model,
+                "messages": chat_messages(request),
+                "add_generation_prompt": True,
+            }
+            if request.tools:
+                body["tools"] = chat_request(request, self.options.model)["tools"]
+            return int((await self._post("/tokenize", body))["count"])
+        if kind == "llama-server":
+            prompt = (await self._post("/apply-template", {"messages": chat_messages(request)}))[
+                "prompt"
+            ]
+            tokens = await self._post(
+                "/tokenize", {"content": prompt, "add_special": True, "parse_special": True}
+            )
+            return len(tokens["tokens"])
+        raise InvalidRequestError(f"model {self.name}: unknown tokenizer {kind!r}")
+
+    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        assert self._client is not None
+        replica, response = await self.pool.send(
+            self._client, path, body=body, headers=self._headers(), affinity=None
+        )
+        try:
+            if response.status_code >= 400:
+                raise await _upstream_error(response)
+            result: dict[str, Any] = json.loads(await response.aread())
+            return result
+        finally:
+            await response.aclose()
+            self.pool.done(replica)
+
+
+def affinity_key(request: GenerationRequest) -> str | None:
+    first = next((t for t in request.turns if t.role == "user"), None)
+    if first is None:
+        return None
+    text = "".join(p.text for p in first.parts if isinstance(p, TextPart))
+    return hashlib.sha256(f"{request.system}\x00{text}".encode()).hexdigest()
+
+
+async def _chunks(response: httpx.Response) -> AsyncGenerator[dict[str, Any], None]:
+    async for line in response.aiter_lines():
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        chunk = json.loads(data)
+        if "error" in chunk:
+            error = chunk["error"]
+            message = error.get("message") if isinstance(error, dict) else str(error)
+            raise InternalError(f"the upstream failed mid-answer: {message}")
+        yield chunk
+
+
+async def _upstream_error(response: httpx.Response) -> Exception:
+    raw = (await response.aread()).decode("utf-8", "replace")
+    try:
+        payload = json.loads(raw)
+        error = payload.get("error", payload)
+        message = error.get("message") if isinstance(error, dict) else str(error)
+    except ValueError:
+        message = raw[:500]
+    if response.status_code == 429:
+        headers = {
+            k: v for k, v in response.headers.items() if k in ("retry-after", "retry-after-ms")
+        }
+        return RateLimitError(f"The upstream server is rate limited: {message}", headers=headers)
+    return InvalidRequestError(f"The upstream server refused the request: {message}")
+
+
+def _load_tokenizer(spec: str) -> Any:
+    from parley.backends.llama_cpp.model import LlamaModel, resolve_gguf
+    from parley.backends.llama_cpp.prompt import ChatTemplate
+
+    model = LlamaModel(resolve_gguf(spec), vocab_only=True)
+    return model, ChatTemplate(
+        model.chat_template(), bos_token=model.bos_text, eos_token=model.eos_text
+    )

@@ -1,0 +1,137 @@
+"""Replicas of an upstream inference server: routing, health checks, failover.
+
+A model served by several upstream URLs picks, per request, the healthy replica with
+the fewest outstanding requests, except that a conversation keeps going to the replica
+chosen for it by rendezvous hashing on its prefix (system prompt and first user turn)
+while that replica is at most ``affinity_slack`` requests busier than the least busy
+one: its KV cache holds the conversation. A replica that fails before the first byte
+(no connection, or a 5xx) is taken out at once and the request goes to the next
+candidate; a background task checks every replica's health endpoint and puts it back
+when it answers again. Nothing is retried after the first byte: by then the client
+has part of an answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from parley.errors import InternalError, OverloadedError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Replica:
+    url: str
+    outstanding: int = 0
+    healthy: bool = True
+    down_since: float | None = None
+
+
+class ReplicaPool:
+    def __init__(
+        self,
+        urls: list[str],
+        *,
+        health_path: str,
+        check_interval: float = 2.0,
+        affinity_slack: int = 2,
+    ) -> None:
+        if not urls:
+            raise ValueError("an upstream model needs at least one URL")
+        self.replicas = [Replica(url.rstrip("/")) for url in urls]
+        self.health_path = health_path
+        self.check_interval = check_interval
+        self.affinity_slack = affinity_slack
+        self._task: asyncio.Task[None] | None = None
+
+    def candidates(self, affinity: str | None) -> list[Replica]:
+        """Replicas in the order to try them; unhealthy ones last (better than none)."""
+        healthy = sorted((r for r in self.replicas if r.healthy), key=lambda r: r.outstanding)
+        if affinity and healthy:
+            preferred = max(healthy, key=lambda r: _rendezvous(affinity, r.url))
+            if preferred.outstanding <= healthy[0].outstanding + self.affinity_slack:
+                healthy.remove(preferred)
+                healthy.insert(0, preferred)
+        return healthy + [r for r in self.replicas if not r.healthy]
+
+    async def send(
+        self,
+        client: httpx.AsyncClient,
+        path: str,
+        *,
+        body: dict[str, Any],
+        headers: dict[str, str],
+        affinity: str | None,
+    ) -> tuple[Replica, httpx.Response]:
+        """POST to the first replica that answers without failing; the caller must
+        call ``done(replica)`` and close the (streaming) response."""
+        problems: list[str] = []
+        for replica in self.candidates(affinity):
+            request = client.build_request("POST", replica.url + path, json=body, headers=headers)
+            try:
+                response = await client.send(request, stream=True)
+            except httpx.TransportError as exc:
+                self.failed(replica, f"{type(exc).__name__}: {exc}")
+                problems.append(f"{replica.url}: unreachable")
+                continue
+            if response.status_code >= 500:
+                detail = (await response.aread()).decode("utf-8", "replace")[:300]
+                await response.aclose()
+                self.failed(replica, f"HTTP {response.status_code}")
+                problems.append(f"{replica.url}: HTTP {response.status_code} {detail}")
+                continue
+            replica.outstanding += 1
+            return replica, response
+        if all("unreachable" in p for p in problems):
+            raise OverloadedError("Overloaded: no upstream replica is reachable")
+        raise InternalError("every upstream replica failed: " + "; ".join(problems))
+
+    @staticmethod
+    def done(replica: Replica) -> None:
+        replica.outstanding -= 1
+
+    def failed(self, replica: Replica, reason: str) -> None:
+        if replica.healthy:
+            log.warning("upstream %s taken out: %s", replica.url, reason)
+        replica.healthy = False
+        replica.down_since = replica.down_since or time.monotonic()
+
+    def start(self, client: httpx.AsyncClient) -> None:
+        self._task = asyncio.create_task(self._check_loop(client), name="upstream-health")
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _check_loop(self, client: httpx.AsyncClient) -> None:
+        while True:
+            await asyncio.gather(*(self._check(client, r) for r in self.replicas))
+            await asyncio.sleep(self.check_interval)
+
+    async def _check(self, client: httpx.AsyncClient, replica: Replica) -> None:
+        try:
+            response = await client.get(replica.url + self.health_path, timeout=2.0)
+            ok = response.status_code < 500
+        except httpx.HTTPError:
+            ok = False
+        if ok and not replica.healthy:
+            log.info("upstream %s is back", replica.url)
+            replica.healthy = True
+            replica.down_since = None
+        elif not ok:
+            self.failed(replica, "health check failed")
+
+
+def _rendezvous(key: str, url: str) -> int:
+    return int.from_bytes(hashlib.blake2b(f"{key}|{url}".encode(), digest_size=8).digest(), "big")
