@@ -184,8 +184,7 @@ class BatchWorker:
             principal=Principal("api", batch.api_key_id, batch.workspace_id),
         )
         prepared = await self.messages.prepare(params, ctx, batch=True)
-        message = await self.messages.create(prepared)
-        return {"type": "succeeded", "message": message.to_wire()}
+        return {"type": "succeeded", "message": await self.messages.create_json(prepared)}
 
 
 def _check_batch_params(params: MessageCreateParams) -> None:

@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from parley.attachments import Documents, media_blocks, source_key
+from parley.backends.anthropic import AnthropicBackend
 from parley.backends.base import Accepted, Finished, GenerationRequest, PromptProcessed
 from parley.catalog import Catalog, ServedModel
 from parley.citations import CitableDocument, Citer
@@ -25,6 +27,7 @@ from parley.ids import new_id
 from parley.keys import Principal
 from parley.prompt_cache import cache_split
 from parley.protocol import ApiVersion
+from parley.proxy import Proxy
 from parley.ratelimit.limiter import Admission, RateLimiter
 from parley.spend import SpendGuard
 from parley.streaming import ACCEPTED, MessageAssembler, StreamAccepted
@@ -80,6 +83,7 @@ class MessagesService:
         self.spend = spend
         self.documents = documents
         self.inference_geo = inference_geo
+        self._proxy = Proxy(self.record)
 
     async def prepare(
         self, params: MessageCreateParams, ctx: CallContext, *, batch: bool = False
@@ -139,8 +143,25 @@ class MessagesService:
             pass
         return assembler.message
 
+    async def create_json(self, prepared: PreparedMessage) -> dict[str, Any]:
+        """The non-streaming answer, as the wire has it (proxied as is when forwarding)."""
+        if isinstance(prepared.model.backend, AnthropicBackend):
+            return await self._proxy.create(prepared)
+        return (await self.create(prepared)).to_wire()
+
+    def stream_any(
+        self, prepared: PreparedMessage
+    ) -> AsyncIterator[RawMessageStreamEvent | StreamAccepted | bytes]:
+        """``stream``, or the upstream's own events when forwarding to a Claude-API server."""
+        if isinstance(prepared.model.backend, AnthropicBackend):
+            return self._proxy.stream(prepared)
+        return self.stream(prepared)
+
     async def count_tokens(self, params: MessageCountTokensParams, ctx: CallContext) -> int:
         model = self._checked(params, ctx)
+        if isinstance(model.backend, AnthropicBackend):
+            body = params.model_dump(mode="json", by_alias=True, exclude_unset=True)
+            return await model.backend.count_body(body, ctx.betas)
         documents = await self.documents.resolve(params.messages, ctx.principal.workspace_id)
         generation = to_generation(
             params,
@@ -194,13 +215,13 @@ class MessagesService:
                     yield out
                 if assembler.finished:
                     usage = assembler.message.usage
-                    self._record(prepared, usage)
+                    self.record(prepared, usage)
                     await prepared.admission.settle(
                         output_tokens=usage.output_tokens,
                         cache_read_tokens=usage.cache_read_input_tokens,
                     )
 
-    def _record(self, prepared: PreparedMessage, usage: Usage) -> None:
+    def record(self, prepared: PreparedMessage, usage: Usage) -> None:
         who = prepared.ctx.principal
         self.usage.record(
             UsageEvent(

@@ -33,7 +33,17 @@ def _openai() -> BackendKind:
     return BackendKind(options=OpenAIOptions, factory=OpenAIBackend)
 
 
-KINDS: dict[str, Callable[[], BackendKind]] = {"llama_cpp": _llama_cpp, "openai": _openai}
+def _anthropic() -> BackendKind:
+    from parley.backends.anthropic import AnthropicBackend, AnthropicOptions
+
+    return BackendKind(options=AnthropicOptions, factory=AnthropicBackend)
+
+
+KINDS: dict[str, Callable[[], BackendKind]] = {
+    "llama_cpp": _llama_cpp,
+    "openai": _openai,
+    "anthropic": _anthropic,
+}
 
 
 class BackendConfigError(ValueError):

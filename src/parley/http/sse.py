@@ -105,13 +105,13 @@ def encode_error(error: ParleyError, request_id: str | None) -> bytes:
 
 
 async def start_stream(
-    source: AsyncIterator[BaseModel | StreamAccepted],
+    source: AsyncIterator[BaseModel | StreamAccepted | bytes],
     *,
     ping_interval: float,
     request_id: str | None,
 ) -> StreamingResponse:
     """A 200 SSE response for ``source``; raises if ``source`` fails before accepting."""
-    pump: EventPump[BaseModel | StreamAccepted] = EventPump(source)
+    pump: EventPump[BaseModel | StreamAccepted | bytes] = EventPump(source)
     try:
         first = await pump.next(None)
     except BaseException:
@@ -124,8 +124,8 @@ async def start_stream(
 
 
 async def _body(
-    pump: EventPump[BaseModel | StreamAccepted],
-    first: BaseModel | StreamAccepted | _Timeout,
+    pump: EventPump[BaseModel | StreamAccepted | bytes],
+    first: BaseModel | StreamAccepted | bytes | _Timeout,
     ping_interval: float,
     request_id: str | None,
 ) -> AsyncIterator[bytes]:
@@ -134,6 +134,9 @@ async def _body(
         while True:
             if isinstance(item, _Timeout):
                 yield PING
+            elif isinstance(item, bytes):  # an event proxied from a Claude-API upstream
+                pump.flowing = item.startswith(b"event: content_block_delta")
+                yield item
             elif isinstance(item, BaseModel):
                 pump.flowing = isinstance(item, RawContentBlockDeltaEvent)
                 yield encode(item)

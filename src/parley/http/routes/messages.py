@@ -35,16 +35,16 @@ async def create_message(
     headers = prepared.admission.headers
     if params.stream:
         response = await start_stream(
-            svc.messages.stream(prepared),
+            svc.messages.stream_any(prepared),
             ping_interval=svc.settings.server.ping_interval,
             request_id=ctx.request_id,
         )
         response.headers.update(headers)
         return response
-    message = await _unless_disconnected(request, svc.messages.create(prepared))
+    message = await _unless_disconnected(request, svc.messages.create_json(prepared))
     if message is None:
         return Response(status_code=CLIENT_CLOSED)
-    return JSONResponse(message.to_wire(), headers=headers)
+    return JSONResponse(message, headers=headers)
 
 
 @router.post("/v1/messages/count_tokens")

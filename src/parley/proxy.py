@@ -1,0 +1,167 @@
+"""Requests for a Claude-API upstream, passed through without translation.
+
+The client's validated body goes upstream as is (only ``model`` becomes the upstream's
+name) and the upstream's events come back one by one. Usage is read from those events
+and recorded like any other request.
+
+Failover. Before the first byte, ``upstream.py`` tries the next replica. After it, a
+stream whose replica dies in the middle of a text block is resumed on another replica:
+the conversation is sent again with the text streamed so far as an assistant prefill,
+the new stream's opening events are dropped and its block indices shifted, so the
+client sees one uninterrupted answer. A stream that dies inside a tool call or a
+thinking block cannot be continued that way and ends with an ``error`` event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from parley.backends.anthropic import AnthropicBackend, UpstreamBroken
+from parley.backends.openai import affinity_key
+from parley.wire.responses import CacheCreation, Usage
+
+if TYPE_CHECKING:
+    from parley.messages import PreparedMessage
+
+log = logging.getLogger(__name__)
+MAX_RESUMES = 2
+
+
+@dataclass
+class _Progress:
+    """What the client has been sent so far."""
+
+    blocks: list[str] = field(default_factory=list)  # block types, in index order
+    open_text: list[str] | None = None  # text of the open text block, if one is open
+    output_tokens: int = 0
+    usage: dict[str, Any] = field(default_factory=dict)
+
+    def resumable(self) -> bool:
+        return self.open_text is not None
+
+
+class Proxy:
+    def __init__(self, record: Callable[[PreparedMessage, Usage], None]) -> None:
+        self.record = record
+
+    @staticmethod
+    def body(prepared: PreparedMessage) -> dict[str, Any]:
+        return prepared.params.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+    async def stream(self, prepared: PreparedMessage) -> AsyncIterator[bytes]:
+        backend = prepared.model.backend
+        assert isinstance(backend, AnthropicBackend)
+        progress = _Progress()
+        body = self.body(prepared)
+        resumes = 0
+        while True:
+            try:
+                async for raw in self._pass(prepared, backend, body, progress, resumed=resumes > 0):
+                    yield raw
+                return
+            except UpstreamBroken:
+                if resumes >= MAX_RESUMES or not progress.resumable():
+                    raise
+                resumes += 1
+                log.warning("upstream died mid-answer; resuming on another replica (%d)", resumes)
+                body = _continuation(self.body(prepared), progress)
+
+    async def _pass(
+        self,
+        prepared: PreparedMessage,
+        backend: AnthropicBackend,
+        body: dict[str, Any],
+        progress: _Progress,
+        *,
+        resumed: bool,
+    ) -> AsyncIterator[bytes]:
+        offset = len(progress.blocks) - 1 if resumed else 0
+        earlier_output = progress.output_tokens
+        affinity = affinity_key(prepared.generation)
+        async for name, data, raw in backend.forward(body, prepared.ctx.betas, affinity):
+            changed = resumed
+            if name == "message_start":
+                if resumed:
+                    continue
+                progress.usage.update(data["message"].get("usage") or {})
+                data["message"]["model"] = prepared.model.id
+                changed = True
+            elif name in ("content_block_start", "content_block_delta", "content_block_stop"):
+                data["index"] += offset
+                if resumed and name == "content_block_start" and data["index"] == offset:
+                    continue  # the text block the client already has stays open
+                _track(progress, name, data)
+            elif name == "message_delta":
+                usage = {k: v for k, v in (data.get("usage") or {}).items() if v is not None}
+                usage["output_tokens"] = earlier_output + int(usage.get("output_tokens") or 0)
+                progress.usage.update(usage)
+                data["usage"] = {**(data.get("usage") or {}), **usage}
+            elif name == "message_stop":
+                await self.account(prepared, progress.usage)
+            yield _event(name, data) if changed else raw
+
+    async def create(self, prepared: PreparedMessage) -> dict[str, Any]:
+        backend = prepared.model.backend
+        assert isinstance(backend, AnthropicBackend)
+        body = {**self.body(prepared), "stream": False}
+        replica, response = await backend.open(
+            "/v1/messages", body, prepared.ctx.betas, affinity_key(prepared.generation)
+        )
+        try:
+            message: dict[str, Any] = json.loads(await response.aread())
+        finally:
+            await response.aclose()
+            backend.pool.done(replica)
+        message["model"] = prepared.model.id
+        await self.account(prepared, message.get("usage") or {})
+        return message
+
+    async def account(self, prepared: PreparedMessage, raw: dict[str, Any]) -> None:
+        creation = raw.get("cache_creation") or {}
+        usage = Usage(
+            input_tokens=int(raw.get("input_tokens") or 0),
+            output_tokens=int(raw.get("output_tokens") or 0),
+            cache_read_input_tokens=int(raw.get("cache_read_input_tokens") or 0),
+            cache_creation_input_tokens=int(raw.get("cache_creation_input_tokens") or 0),
+            cache_creation=CacheCreation(
+                ephemeral_5m_input_tokens=int(creation.get("ephemeral_5m_input_tokens") or 0),
+                ephemeral_1h_input_tokens=int(creation.get("ephemeral_1h_input_tokens") or 0),
+            ),
+            service_tier="batch" if prepared.batch else "standard",
+        )
+        self.record(prepared, usage)
+        await prepared.admission.settle(
+            output_tokens=usage.output_tokens, cache_read_tokens=usage.cache_read_input_tokens
+        )
+
+
+def _track(progress: _Progress, name: str, data: dict[str, Any]) -> None:
+    if name == "content_block_start":
+        kind = data["content_block"]["type"]
+        progress.blocks.append(kind)
+        progress.open_text = [] if kind == "text" else None
+    elif name == "content_block_delta" and progress.open_text is not None:
+        delta = data["delta"]
+        if delta.get("type") == "text_delta":
+            progress.open_text.append(delta["text"])
+            progress.output_tokens += 1  # an estimate until the upstream's count arrives
+    elif name == "content_block_stop":
+        progress.open_text = None
+
+
+def _continuation(body: dict[str, Any], progress: _Progress) -> dict[str, Any]:
+    """The original conversation plus what was said so far, as a prefill to continue."""
+    text = "".join(progress.open_text or [])
+    prefill = text.rstrip()  # the API refuses a prefill ending in whitespace
+    messages = list(body["messages"])
+    if prefill:
+        messages.append({"role": "assistant", "content": prefill})
+    return {**body, "messages": messages}
+
+
+def _event(name: str, data: dict[str, Any]) -> bytes:
+    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
