@@ -1,0 +1,242 @@
+"""Real upstreams on this machine, not mocks: llama-cpp-python's OpenAI-compatible
+server and other Parley processes, behind a Parley front door driven by the SDK."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import httpx
+import pytest
+
+from parley.app import create_app
+from parley.backends.llama_cpp.model import resolve_gguf
+from parley.config import BUNDLED_MODEL_ID
+from tests.live.test_cli_serve import free_port
+from tests.support import ADMIN_KEY, API_KEY, ServerThread, make_settings
+
+pytestmark = [pytest.mark.live, pytest.mark.slow]
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "upstream exited while starting"
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def llama_server() -> tuple[str, subprocess.Popen[bytes]]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(resolve_gguf("bundled:smollm2")),
+            "--port",
+            str(port),
+            "--n_threads",
+            "1",
+            "--verbose",
+            "False",
+            # By default it aborts a running stream whenever another request arrives
+            # (health checks included); queue them instead, as a shared upstream should.
+            "--interrupt_requests",
+            "False",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_ready(f"{url}/v1/models", process)
+    return url, process
+
+
+def parley_server(data_dir: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PARLEY_DATA_DIR": str(data_dir),
+        "PARLEY_AUTH__BOOTSTRAP_API_KEY": API_KEY,
+    }
+    env.pop("PARLEY_CONFIG", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "parley", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_ready(f"{url}/", process)
+    return url, process
+
+
+def stop(*processes: subprocess.Popen[bytes]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+
+
+def front(tmp_path: Path, backend: str, urls: list[str], **options: Any) -> ServerThread:
+    model = {
+        "id": "up",
+        "backend": backend,
+        "aliases": ["claude-*"],
+        "options": {"urls": urls, "model": BUNDLED_MODEL_ID, "check_interval": 0.5, **options},
+    }
+    return ServerThread(create_app(make_settings(tmp_path, models=[model])))
+
+
+def sdk(server: ServerThread, **kwargs: Any) -> anthropic.Anthropic:
+    return anthropic.Anthropic(api_key=API_KEY, base_url=server.base_url, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def llama_pair() -> Iterator[list[tuple[str, subprocess.Popen[bytes]]]]:
+    servers = [llama_server(), llama_server()]
+    yield servers
+    stop(*(p for _, p in servers))
+
+
+def test_openai_upstream_through_parley(tmp_path: Path, llama_pair: Any) -> None:
+    with front(tmp_path, "openai", [llama_pair[0][0]], tokenizer="gguf:bundled:smollm2") as server:
+        client = sdk(server)
+        request: dict[str, Any] = {
+            "model": "claude-opus-4-7",
+            "messages": [{"role": "user", "content": "Hi!"}],
+        }
+        message = client.messages.create(max_tokens=16, **request)
+        assert message.model == "up" and message.content[0].text  # type: ignore[union-attr]
+        counted = client.messages.count_tokens(**request)
+        assert counted.input_tokens == message.usage.input_tokens > 0
+        with client.messages.stream(max_tokens=16, **request) as stream:
+            text = "".join(stream.text_stream)
+            assert stream.get_final_message().content[0].text == text  # type: ignore[union-attr]
+        greedy = sdk(server, default_headers={"anthropic-version": "2023-06-01"})
+        forced = greedy.messages.create(
+            max_tokens=100,
+            messages=[{"role": "user", "content": "Weather in Rome?"}],
+            model="up",
+            extra_body={"temperature": 0.0},
+            tools=[
+                {
+                    "name": "get_weather",
+                    "input_schema": {
+                        "type": "object",
+                        "properties": {"city": {"type": "string"}},
+                        "required": ["city"],
+                    },
+                }
+            ],
+            tool_choice={"type": "tool", "name": "get_weather"},
+        )
+        use = forced.content[0]
+        assert use.type == "tool_use" and isinstance(use.input.get("city"), str)  # type: ignore[union-attr]
+        report = httpx.get(
+            f"{server.base_url}/v1/organizations/usage_report/messages",
+            params={
+                "starting_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+                "bucket_width": "1d",
+                "limit": 31,
+                "group_by[]": "model",
+            },
+            headers={"x-api-key": ADMIN_KEY, "anthropic-version": "2023-06-01"},
+        ).json()
+        rows = [r for b in report["data"] for r in b["results"]]
+        assert sum(r["output_tokens"] for r in rows if r["model"] == "up") > 0
+
+
+def test_openai_replica_failure_before_the_first_byte(tmp_path: Path, llama_pair: Any) -> None:
+    dead_port = free_port()  # nothing listens here: a replica that is down
+    urls = [f"http://127.0.0.1:{dead_port}", llama_pair[1][0]]
+    with front(tmp_path, "openai", urls, tokenizer="gguf:bundled:smollm2") as server:
+        client = sdk(server, max_retries=0)
+        for _ in range(4):
+            message = client.messages.create(
+                model="up", max_tokens=4, messages=[{"role": "user", "content": "Hi"}]
+            )
+            assert message.stop_reason in ("max_tokens", "end_turn")
+
+
+def test_claude_api_upstream_and_failover_under_load(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    upstreams = [parley_server(tmp_path / "a"), parley_server(tmp_path / "b")]
+    try:
+        with front(
+            tmp_path / "front",
+            "anthropic",
+            [u for u, _ in upstreams],
+            api_key=API_KEY,
+            health_path="/",
+        ) as server:
+            client = sdk(server, max_retries=0)
+            # Passed through as is: the upstream's events, our model id.
+            raw = httpx.post(
+                f"{server.base_url}/v1/messages",
+                headers={"x-api-key": API_KEY, "anthropic-version": "2023-06-01"},
+                json={
+                    "model": "up",
+                    "max_tokens": 8,
+                    "stream": True,
+                    "messages": [{"role": "user", "content": "Hi"}],
+                },
+                timeout=60,
+            )
+            names = [line[7:] for line in raw.text.splitlines() if line.startswith("event: ")]
+            assert names[0] == "message_start" and names[-1] == "message_stop"
+            start = json.loads(raw.text.split("data: ", 1)[1].split("\n", 1)[0])
+            assert start["message"]["model"] == "up"
+
+            started = []
+
+            def long_answer(i: int) -> anthropic.types.Message:
+                with client.messages.stream(
+                    model="up",
+                    max_tokens=300,
+                    messages=[
+                        {
+                            "role": "user",
+                            "content": f"Run {i}. Count from 1 to 500, one number per line.",
+                        }
+                    ],
+                ) as stream:
+                    for _ in stream.text_stream:
+                        if i not in started:
+                            started.append(i)
+                    return stream.get_final_message()
+
+            with caplog.at_level(logging.WARNING), ThreadPoolExecutor(8) as pool:
+                futures = [pool.submit(long_answer, i) for i in range(8)]
+                deadline = time.monotonic() + 120
+                while len(started) < 8 and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                upstreams[0][1].send_signal(signal.SIGKILL)  # mid-answer, no goodbye
+                results = [f.result(timeout=300) for f in futures]
+            assert all(m.stop_reason in ("max_tokens", "end_turn") for m in results)
+            assert "resuming on another replica" in caplog.text  # some streams lived on "a"
+            after = client.messages.create(
+                model="up", max_tokens=4, messages=[{"role": "user", "content": "Hi"}]
+            )
+            assert after.stop_reason in ("max_tokens", "end_turn")
+    finally:
+        stop(*(p for _, p in upstreams))
