@@ -1,7 +1,10 @@
-"""Two real ``parley serve`` processes enforce one limit through the real Redis."""
+"""Two real ``parley serve`` processes behind one address space: one limit through the
+real Redis, and one organization in the real PostgreSQL (SQLite when none runs),
+each process with its own data directory, as a horizontal deployment has them."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -13,7 +16,7 @@ import pytest
 import redis
 
 from tests.live.test_cli_serve import free_port, start, stop
-from tests.support import API_KEY
+from tests.support import API_KEY, fresh_postgres_database, postgres_unavailable
 
 pytestmark = [pytest.mark.live, pytest.mark.slow, pytest.mark.redis]
 LIMITS = {
@@ -49,13 +52,33 @@ def test_one_limit_across_two_processes(tmp_path: Path) -> None:
     reason = redis_unavailable()
     if reason:
         pytest.skip(reason)
+
+    async def with_database() -> None:
+        if await postgres_unavailable():
+            await asyncio.to_thread(
+                two_processes, tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
+            )
+            return
+        async with fresh_postgres_database() as url:
+            await asyncio.to_thread(two_processes, tmp_path, url)
+
+    asyncio.run(with_database())
+
+
+def two_processes(tmp_path: Path, database_url: str) -> None:
     os.environ["PARLEY_RATE_LIMITS"] = json.dumps(LIMITS)
     os.environ["PARLEY_AUTH__BOOTSTRAP_API_KEY"] = API_KEY
+    os.environ["PARLEY_DATABASE__URL"] = database_url
     try:
         ports = [free_port(), free_port()]
-        processes = [start(tmp_path, port)[0] for port in ports]
+        processes = [start(tmp_path / f"node{i}", port)[0] for i, port in enumerate(ports)]
     finally:
-        del os.environ["PARLEY_RATE_LIMITS"], os.environ["PARLEY_AUTH__BOOTSTRAP_API_KEY"]
+        for name in (
+            "PARLEY_RATE_LIMITS",
+            "PARLEY_AUTH__BOOTSTRAP_API_KEY",
+            "PARLEY_DATABASE__URL",
+        ):
+            del os.environ[name]
     try:
         started = time.monotonic()
         burst = [ask(ports[i % 2]) for i in range(40)]
