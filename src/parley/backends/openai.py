@@ -7,8 +7,10 @@ Upstream errors map to the API's: 429 → 429 with the upstream's ``retry-after`
 other 4xx → 400 with the upstream's message, no reachable replica → 529, 5xx from every
 replica → 500. ``count_tokens`` asks the upstream's tokenizer (``tokenizer = "vllm"``
 for vLLM's ``/tokenize``, ``"llama-server"`` for ``/apply-template`` + ``/tokenize``)
-or tokenizes locally with a GGUF's vocabulary and template (``"gguf:<path>"``,
-``"gguf:bundled:smollm2"``); it never estimates from characters.
+or tokenizes on Parley's machine with the model's own vocabulary and template
+(``"gguf:<path>"`` for Ollama's GGUF blobs, ``"hf:<model directory>"`` for SGLang and
+other Hugging Face checkpoints; see ``local_tokenizer.py``); it never estimates from
+characters.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import replace
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from parley.backends.base import (
     Accepted,
@@ -33,6 +35,7 @@ from parley.backends.base import (
     TextPart,
 )
 from parley.backends.chat_completions import ChunkReader, chat_messages, chat_request
+from parley.backends.local_tokenizer import LocalTokenizer, load_tokenizer
 from parley.backends.upstream import ReplicaPool
 from parley.errors import InternalError, InvalidRequestError, OverloadedError, RateLimitError
 
@@ -46,10 +49,19 @@ class OpenAIOptions(BaseModel):
     context_window: int = Field(8192, ge=1)
     max_output_tokens: int | None = Field(None, ge=1)
     images: bool = False
-    tokenizer: str = Field("vllm", description='"vllm", "llama-server" or "gguf:<path>"')
+    tokenizer: str = Field(
+        "vllm", description='"vllm", "llama-server", "gguf:<path>" or "hf:<model directory>"'
+    )
     health_path: str = "/v1/models"
     check_interval: float = Field(2.0, gt=0)
     timeout: float = Field(600.0, gt=0)
+
+    @field_validator("tokenizer")
+    @classmethod
+    def _known_tokenizer(cls, value: str) -> str:
+        if value in ("vllm", "llama-server") or value.startswith(("gguf:", "hf:")):
+            return value
+        raise ValueError('expected "vllm", "llama-server", "gguf:<path>" or "hf:<directory>"')
 
 
 class OpenAIBackend:
@@ -60,7 +72,7 @@ class OpenAIBackend:
             options.urls, health_path=options.health_path, check_interval=options.check_interval
         )
         self._client: httpx.AsyncClient | None = None
-        self._local: Any = None  # (LlamaModel, ChatTemplate) for gguf tokenizers
+        self._local: LocalTokenizer | None = None  # for "gguf:" and "hf:" tokenizers
 
     @property
     def capabilities(self) -> Capabilities:
@@ -77,8 +89,8 @@ class OpenAIBackend:
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(self.options.timeout, connect=5.0), limits=limits
         )
-        if self.options.tokenizer.startswith("gguf:"):
-            self._local = await asyncio.to_thread(_load_tokenizer, self.options.tokenizer[5:])
+        if self.options.tokenizer.startswith(("gguf:", "hf:")):
+            self._local = await asyncio.to_thread(load_tokenizer, self.options.tokenizer)
         self.pool.start(self._client)
 
     async def aclose(self) -> None:
@@ -86,7 +98,7 @@ class OpenAIBackend:
         if self._client is not None:
             await self._client.aclose()
         if self._local is not None:
-            self._local[0].close()
+            self._local.close()
 
     async def health(self) -> Health:
         up = [r.url for r in self.pool.replicas if r.healthy]
@@ -131,7 +143,7 @@ class OpenAIBackend:
         prompt = PromptProcessed(input_tokens=await self.count_tokens(request))
         text = "".join(reader.generated)
         if self._local is not None:
-            output = len(await asyncio.to_thread(self._local[0].tokenize, text)) if text else 0
+            output = await asyncio.to_thread(self._local.count_text, text)
         else:
             output = len(reader.generated)  # one streamed delta per token on such servers
         return replace(end, output_tokens=output, prompt=prompt)
@@ -139,8 +151,7 @@ class OpenAIBackend:
     async def count_tokens(self, request: GenerationRequest) -> int:
         kind = self.options.tokenizer
         if self._local is not None:
-            model, template = self._local
-            return len(await asyncio.to_thread(lambda: model.tokenize(template.render(request))))
+            return await asyncio.to_thread(self._local.count_prompt, request)
         if kind == "vllm":
             body = {
                 "model": self.options.model,
@@ -150,15 +161,14 @@ class OpenAIBackend:
             if request.tools:
                 body["tools"] = chat_request(request, self.options.model)["tools"]
             return int((await self._post("/tokenize", body))["count"])
-        if kind == "llama-server":
-            prompt = (await self._post("/apply-template", {"messages": chat_messages(request)}))[
-                "prompt"
-            ]
-            tokens = await self._post(
-                "/tokenize", {"content": prompt, "add_special": True, "parse_special": True}
-            )
-            return len(tokens["tokens"])
-        raise InvalidRequestError(f"model {self.name}: unknown tokenizer {kind!r}")
+        # "llama-server": its template, then its vocabulary.
+        prompt = (await self._post("/apply-template", {"messages": chat_messages(request)}))[
+            "prompt"
+        ]
+        tokens = await self._post(
+            "/tokenize", {"content": prompt, "add_special": True, "parse_special": True}
+        )
+        return len(tokens["tokens"])
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         assert self._client is not None
@@ -212,13 +222,3 @@ async def _upstream_error(response: httpx.Response) -> Exception:
         }
         return RateLimitError(f"The upstream server is rate limited: {message}", headers=headers)
     return InvalidRequestError(f"The upstream server refused the request: {message}")
-
-
-def _load_tokenizer(spec: str) -> Any:
-    from parley.backends.llama_cpp.model import LlamaModel, resolve_gguf
-    from parley.backends.llama_cpp.prompt import ChatTemplate
-
-    model = LlamaModel(resolve_gguf(spec), vocab_only=True)
-    return model, ChatTemplate(
-        model.chat_template(), bos_token=model.bos_text, eos_token=model.eos_text
-    )
