@@ -22,7 +22,7 @@ from parley.backends.base import (
     ToolSpec,
     Turn,
 )
-from parley.backends.chat_completions import ChunkReader, chat_request
+from parley.backends.chat_completions import ChunkReader, chat_request, continuation
 from parley.backends.upstream import ReplicaPool
 
 TOOL = ToolSpec(
@@ -178,3 +178,18 @@ def test_replicas_least_busy_with_affinity() -> None:
     assert pool.candidates("conversation-1")[0] is not home
     c.healthy = False
     assert pool.candidates(None)[-1] is c
+
+
+def test_prefill_continues_the_final_message() -> None:
+    ask = (Turn("user", (TextPart("Count"),)),)
+    fresh = chat_request(request(turns=ask, tools=()), "up")
+    assert "continue_final_message" not in fresh
+    prefilled = request(turns=(*ask, Turn("assistant", (TextPart("1, 2,"),))), tools=())
+    body = chat_request(prefilled, "up")
+    assert body["messages"][-1] == {"role": "assistant", "content": "1, 2,"}
+    assert body["continue_final_message"] is True and body["add_generation_prompt"] is False
+    # Resuming after " 3, 4," was streamed: one prefill, both parts, 3 tokens fewer.
+    resumed = continuation(prefilled, " 3, 4,", used_tokens=3)
+    assert resumed.turns[-1] == Turn("assistant", (TextPart("1, 2, 3, 4,"),))
+    assert len(resumed.turns) == 2 and resumed.max_tokens == 47
+    assert continuation(prefilled, "", used_tokens=0) is prefilled

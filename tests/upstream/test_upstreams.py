@@ -165,6 +165,26 @@ def test_openai_upstream_through_parley(tmp_path: Path, llama_pair: Any) -> None
         assert sum(r["output_tokens"] for r in rows if r["model"] == "up") > 0
 
 
+def metered_output_tokens(server: ServerThread, model: str, *, expected: int) -> int:
+    """The usage report's output tokens for ``model``, once buffered usage has landed."""
+    deadline = time.monotonic() + 10
+    while True:
+        report = httpx.get(
+            f"{server.base_url}/v1/organizations/usage_report/messages",
+            params={
+                "starting_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+                "bucket_width": "1d",
+                "group_by[]": "model",
+            },
+            headers={"x-api-key": ADMIN_KEY, "anthropic-version": "2023-06-01"},
+        ).json()
+        rows = [r for b in report["data"] for r in b["results"] if r["model"] == model]
+        total = sum(r["output_tokens"] for r in rows)
+        if total >= expected or time.monotonic() > deadline:
+            return total
+        time.sleep(0.2)
+
+
 def test_openai_replica_failure_before_the_first_byte(tmp_path: Path, llama_pair: Any) -> None:
     dead_port = free_port()  # nothing listens here: a replica that is down
     urls = [f"http://127.0.0.1:{dead_port}", llama_pair[1][0]]
@@ -204,8 +224,11 @@ def test_claude_api_upstream_and_failover_under_load(
             )
             names = [line[7:] for line in raw.text.splitlines() if line.startswith("event: ")]
             assert names[0] == "message_start" and names[-1] == "message_stop"
-            start = json.loads(raw.text.split("data: ", 1)[1].split("\n", 1)[0])
-            assert start["message"]["model"] == "up"
+            events = [
+                json.loads(line[6:]) for line in raw.text.splitlines() if line.startswith("data: ")
+            ]
+            assert events[0]["message"]["model"] == "up"
+            raw_output = events[-2]["usage"]["output_tokens"]  # message_delta
 
             started = []
 
@@ -225,18 +248,26 @@ def test_claude_api_upstream_and_failover_under_load(
                             started.append(i)
                     return stream.get_final_message()
 
-            with caplog.at_level(logging.WARNING), ThreadPoolExecutor(8) as pool:
+            with caplog.at_level(logging.WARNING), ThreadPoolExecutor(16) as pool:
                 futures = [pool.submit(long_answer, i) for i in range(8)]
                 deadline = time.monotonic() + 120
                 while len(started) < 8 and time.monotonic() < deadline:
                     time.sleep(0.05)
                 upstreams[0][1].send_signal(signal.SIGKILL)  # mid-answer, no goodbye
+                # Sent before any health check can notice: some reach the dead replica
+                # first and must go to the live one before their first byte.
+                futures += [pool.submit(long_answer, i) for i in range(8, 16)]
                 results = [f.result(timeout=300) for f in futures]
+            assert len(results) == 16
             assert all(m.stop_reason in ("max_tokens", "end_turn") for m in results)
+            assert all(m.content and m.content[0].text for m in results)  # type: ignore[union-attr]
             assert "resuming on another replica" in caplog.text  # some streams lived on "a"
             after = client.messages.create(
                 model="up", max_tokens=4, messages=[{"role": "user", "content": "Hi"}]
             )
             assert after.stop_reason in ("max_tokens", "end_turn")
+            # Metered in front, failover or not: every output token the clients saw.
+            seen = raw_output + sum(m.usage.output_tokens for m in [*results, after])
+            assert metered_output_tokens(server, "up", expected=seen) == seen
     finally:
         stop(*(p for _, p in upstreams))

@@ -9,14 +9,16 @@ Pure functions and one small state machine, so every mapping is unit-testable:
   JSON-schema output, and ``stream_options.include_usage``;
 - ``ChunkReader``: streamed chunks → neutral events: text, reasoning
   (``reasoning_content`` / ``reasoning``) as thinking, tool-call arguments as they
-  arrive, finish reasons, and usage including cached prompt tokens.
+  arrive, finish reasons, and usage including cached prompt tokens;
+- ``continuation``: the request that resumes a text answer cut short, on another
+  replica, as an assistant prefill (``continue_final_message``).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from parley.backends.base import (
@@ -78,6 +80,11 @@ def chat_request(request: GenerationRequest, model: str) -> dict[str, Any]:
         body["tool_choice"] = _tool_choice(request)
         if request.tool_mode.single:
             body["parallel_tool_calls"] = False
+    if request.prefill is not None:
+        # Continue the trailing assistant message instead of opening a new one: vLLM's
+        # and SGLang's extension, which llama-server honours as well.
+        body["continue_final_message"] = True
+        body["add_generation_prompt"] = False
     if request.json_schema is not None:
         body["response_format"] = {
             "type": "json_schema",
@@ -148,7 +155,11 @@ def _content(part: TextPart | ImagePart) -> dict[str, Any]:
 @dataclass
 class ChunkReader:
     """Feeds parsed chunks in, gets neutral events out. ``prompt_sent`` tells whether a
-    ``PromptProcessed`` went out already (it needs the usage some upstreams send first)."""
+    ``PromptProcessed`` went out already (it needs the usage some upstreams send first).
+
+    One reader can follow an answer across upstream streams: after a stream breaks,
+    ``next_stream`` forgets that stream's ending and usage, and the chunks of the stream
+    that continues the answer are fed in as if nothing happened."""
 
     stop_sequences: tuple[str, ...] = ()
     prompt_sent: bool = False
@@ -158,10 +169,20 @@ class ChunkReader:
     _stop: str | None = None
     _usage: dict[str, Any] | None = None
     generated: list[str] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+    only_text: bool = True  # no reasoning or tool call so far: a prefill can continue it
 
     @property
     def usage_known(self) -> bool:
         return bool(self._usage and self._usage.get("completion_tokens") is not None)
+
+    @property
+    def finished(self) -> bool:
+        """Whether the upstream said how the answer ended (a stream cut short did not)."""
+        return self._finish is not None
+
+    def next_stream(self) -> None:
+        self._finish = self._stop = self._usage = None
 
     def feed(self, chunk: dict[str, Any]) -> list[BackendEvent]:
         events: list[BackendEvent] = []
@@ -201,10 +222,12 @@ class ChunkReader:
         events: list[BackendEvent] = []
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if reasoning:
+            self.only_text = False
             self.generated.append(reasoning)
             events.append(ThinkingChunk(reasoning))
         if delta.get("content"):
             self.generated.append(delta["content"])
+            self.text.append(delta["content"])
             events += self._close_call()
             events.append(TextChunk(delta["content"]))
         for call in delta.get("tool_calls") or []:
@@ -215,6 +238,7 @@ class ChunkReader:
         events: list[BackendEvent] = []
         index = call.get("index", 0)
         function = call.get("function") or {}
+        self.only_text = False
         if index != self._call_index:
             events += self._close_call()
             self._call_index = index
@@ -236,3 +260,16 @@ class ChunkReader:
         except ValueError:
             arguments = {}
         return [ToolCallEnd(arguments if isinstance(arguments, dict) else {})]
+
+
+def continuation(request: GenerationRequest, text: str, used_tokens: int) -> GenerationRequest:
+    """``request`` again, with the ``text`` answered so far as the assistant prefill
+    (after the request's own prefill) and the tokens it used taken off ``max_tokens``."""
+    prefill = request.prefill
+    if not text:
+        return request
+    turns = request.turns[:-1] if prefill is not None else request.turns
+    answered = Turn("assistant", (TextPart((prefill or "") + text),))
+    return replace(
+        request, turns=(*turns, answered), max_tokens=max(1, request.max_tokens - used_tokens)
+    )

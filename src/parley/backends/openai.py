@@ -5,7 +5,11 @@ Requests always stream from the upstream (``chunks → events`` in
 ``chat_completions.py``); the assembler builds either response form from them.
 Upstream errors map to the API's: 429 → 429 with the upstream's ``retry-after``,
 other 4xx → 400 with the upstream's message, no reachable replica → 529, 5xx from every
-replica → 500. ``count_tokens`` asks the upstream's tokenizer (``tokenizer = "vllm"``
+replica → 500. A replica that fails in the middle of a text answer is taken out and
+the answer goes on on another replica: the text so far is sent as an assistant prefill
+(``continue_final_message``) with what is left of ``max_tokens``, so the client sees one
+answer; an answer cut inside reasoning or a tool call ends with an error instead.
+``count_tokens`` asks the upstream's tokenizer (``tokenizer = "vllm"``
 for vLLM's ``/tokenize``, ``"llama-server"`` for ``/apply-template`` + ``/tokenize``)
 or tokenizes on Parley's machine with the model's own vocabulary and template
 (``"gguf:<path>"`` for Ollama's GGUF blobs, ``"hf:<model directory>"`` for SGLang and
@@ -18,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 from collections.abc import AsyncGenerator
 from dataclasses import replace
 from typing import Any
@@ -34,10 +39,17 @@ from parley.backends.base import (
     PromptProcessed,
     TextPart,
 )
-from parley.backends.chat_completions import ChunkReader, chat_messages, chat_request
+from parley.backends.chat_completions import (
+    ChunkReader,
+    chat_messages,
+    chat_request,
+    continuation,
+)
 from parley.backends.local_tokenizer import LocalTokenizer, load_tokenizer
 from parley.backends.upstream import ReplicaPool
 from parley.errors import InternalError, InvalidRequestError, OverloadedError, RateLimitError
+
+log = logging.getLogger(__name__)
 
 
 class OpenAIOptions(BaseModel):
@@ -110,43 +122,63 @@ class OpenAIBackend:
 
     async def generate(self, request: GenerationRequest) -> AsyncGenerator[BackendEvent, None]:
         assert self._client is not None
-        body = chat_request(request, self.options.model)
-        replica, response = await self.pool.send(
-            self._client,
-            "/v1/chat/completions",
-            body=body,
-            headers=self._headers(),
-            affinity=affinity_key(request),
-        )
-        try:
-            if response.status_code >= 400:
-                raise await _upstream_error(response)
-            yield Accepted()
-            reader = ChunkReader(request.stop_sequences)
-            async for chunk in _chunks(response):
-                for event in reader.feed(chunk):
-                    yield event
-            events = reader.finish()
-            if not reader.usage_known:
-                events[-1] = await self._counted(request, reader, events[-1])
-            for event in events:
-                yield event
-        except httpx.HTTPError as exc:
-            raise OverloadedError(f"the upstream connection failed mid-answer ({exc})") from None
-        finally:
-            await response.aclose()
-            self.pool.done(replica)
+        reader = ChunkReader(request.stop_sequences)
+        attempt = request
+        for resumes in range(len(self.pool.replicas)):
+            replica, response = await self.pool.send(
+                self._client,
+                "/v1/chat/completions",
+                body=chat_request(attempt, self.options.model),
+                headers=self._headers(),
+                affinity=affinity_key(request),
+            )
+            try:
+                if response.status_code >= 400:
+                    raise await _upstream_error(response)
+                if resumes == 0:
+                    yield Accepted()
+                async for chunk in _chunks(response):
+                    for event in reader.feed(chunk):
+                        yield event
+                broken = None if reader.finished else "it ended its answer early"
+            except httpx.HTTPError as exc:
+                broken = f"the connection failed mid-answer ({exc})"
+            finally:
+                await response.aclose()
+                self.pool.done(replica)
+            if broken is None:
+                break
+            self.pool.failed(replica, broken)
+            if not reader.only_text or resumes + 1 == len(self.pool.replicas):
+                raise OverloadedError(f"The upstream server failed: {broken}")
+            log.warning("upstream %s: %s; resuming on another replica", replica.url, broken)
+            text = "".join(reader.text)
+            attempt = continuation(request, text, await self._count_text(text))
+            reader.next_stream()
+        events = reader.finish()
+        if attempt is not request or not reader.usage_known:
+            events[-1] = await self._counted(request, reader, events[-1])
+        for event in events:
+            yield event
 
     async def _counted(self, request: GenerationRequest, reader: ChunkReader, end: Any) -> Any:
-        """Some upstreams (llama-cpp-python's server) stream no usage: count with the
-        model's tokenizer instead, so usage is still token-exact for the prompt."""
+        """Usage from the model's tokenizer, for upstreams that stream none
+        (llama-cpp-python's server) and for answers that went on on another replica,
+        whose last stream counted only its own part."""
         prompt = PromptProcessed(input_tokens=await self.count_tokens(request))
-        text = "".join(reader.generated)
-        if self._local is not None:
-            output = await asyncio.to_thread(self._local.count_text, text)
-        else:
-            output = len(reader.generated)  # one streamed delta per token on such servers
+        output = await self._count_text("".join(reader.generated))
         return replace(end, output_tokens=output, prompt=prompt)
+
+    async def _count_text(self, text: str) -> int:
+        """Tokens of generated text, without special tokens."""
+        if not text:
+            return 0
+        if self._local is not None:
+            return await asyncio.to_thread(self._local.count_text, text)
+        if self.options.tokenizer == "vllm":
+            body = {"model": self.options.model, "prompt": text, "add_special_tokens": False}
+            return int((await self._post("/tokenize", body))["count"])
+        return len((await self._post("/tokenize", {"content": text}))["tokens"])
 
     async def count_tokens(self, request: GenerationRequest) -> int:
         kind = self.options.tokenizer
