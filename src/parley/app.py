@@ -107,6 +107,7 @@ async def build_services(settings: Settings, catalog: Catalog, stack: AsyncExitS
         DocumentLoader(files),
         inference_geo=settings.inference_geo,
     )
+    stack.push_async_callback(messages.aclose)  # meters answers cut short, then usage flushes
     if settings.batches.worker_in_server:
         worker = BatchWorker(
             db, messages, settings.batches, concurrency=batch_concurrency(settings, catalog)

@@ -6,10 +6,21 @@ the conversation rules, translation — so those failures are plain HTTP errors.
 assembler; ``create`` drains the same stream. ``count_tokens`` renders and tokenizes
 exactly as generation does, so its answer equals ``usage.input_tokens`` (plus cache
 tokens) of the same request.
+
+Metering. A finished answer is recorded with the backend's own counts. An interactive
+answer that ends early — the client went away, or the backend failed mid-answer — is
+recorded too, with its input and the tokens of what the model had said by then
+(``Backend.count_text``), as the hosted API bills a stream that is cut off. That
+happens in a detached task, because the stream's own task is being cancelled. Batch
+work is not metered this way: a batch request that stops early is retried or reported
+as canceled, and is billed once, when it succeeds.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
@@ -42,6 +53,8 @@ from parley.wire.content import (
 )
 from parley.wire.requests import MessageCountTokensParams, MessageCreateParams, _MessageInputParams
 from parley.wire.responses import CacheCreation, Message, RawMessageStreamEvent, Usage
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -83,7 +96,13 @@ class MessagesService:
         self.spend = spend
         self.documents = documents
         self.inference_geo = inference_geo
-        self._proxy = Proxy(self.record)
+        self._proxy = Proxy(self.record, self.meter_cut_short)
+        self._metering: set[asyncio.Task[None]] = set()
+
+    async def aclose(self) -> None:
+        """Wait until answers cut short have been metered (before usage is flushed)."""
+        if self._metering:
+            await asyncio.gather(*self._metering, return_exceptions=True)
 
     async def prepare(
         self, params: MessageCreateParams, ctx: CallContext, *, batch: bool = False
@@ -199,27 +218,54 @@ class MessagesService:
         self, prepared: PreparedMessage, assembler: MessageAssembler
     ) -> AsyncIterator[RawMessageStreamEvent | StreamAccepted]:
         backend = prepared.model.backend
-        async with aclosing(backend.generate(prepared.generation)) as events:
-            async for event in events:
-                if isinstance(event, Accepted):
-                    yield ACCEPTED
-                    continue
-                if isinstance(event, PromptProcessed):
-                    assembler.message.usage = self._usage(event, batch=prepared.batch)
-                    for out in assembler.start():
+        try:
+            async with aclosing(backend.generate(prepared.generation)) as events:
+                async for event in events:
+                    if isinstance(event, Accepted):
+                        yield ACCEPTED
+                        continue
+                    if isinstance(event, PromptProcessed):
+                        assembler.message.usage = self._usage(event, batch=prepared.batch)
+                        for out in assembler.start():
+                            yield out
+                        continue
+                    if isinstance(event, Finished) and event.prompt is not None:
+                        assembler.message.usage = self._usage(event.prompt, batch=prepared.batch)
+                    for out in assembler.feed(event):
                         yield out
-                    continue
-                if isinstance(event, Finished) and event.prompt is not None:
-                    assembler.message.usage = self._usage(event.prompt, batch=prepared.batch)
-                for out in assembler.feed(event):
-                    yield out
-                if assembler.finished:
-                    usage = assembler.message.usage
-                    self.record(prepared, usage)
-                    await prepared.admission.settle(
-                        output_tokens=usage.output_tokens,
-                        cache_read_tokens=usage.cache_read_input_tokens,
-                    )
+                    if assembler.finished:
+                        usage = assembler.message.usage
+                        self.record(prepared, usage)
+                        await prepared.admission.settle(
+                            output_tokens=usage.output_tokens,
+                            cache_read_tokens=usage.cache_read_input_tokens,
+                        )
+        finally:
+            if assembler.started and not assembler.finished:
+                text = "".join(assembler.generated)
+                self.meter_cut_short(prepared, assembler.message.usage, text)
+
+    def meter_cut_short(self, prepared: PreparedMessage, usage: Usage, text: str) -> None:
+        """Record an interactive answer that ended early, once ``text`` (what the model
+        said) is counted; see the module docstring."""
+        if prepared.batch:
+            return
+        with contextlib.suppress(RuntimeError):  # no running loop: the process is ending
+            task = asyncio.get_running_loop().create_task(
+                self._meter(prepared, usage.model_copy(deep=True), text)
+            )
+            self._metering.add(task)
+            task.add_done_callback(self._metering.discard)
+
+    async def _meter(self, prepared: PreparedMessage, usage: Usage, text: str) -> None:
+        try:
+            usage.output_tokens = await prepared.model.backend.count_text(text)
+        except Exception as exc:  # the backend may be what failed
+            log.warning("could not count an answer cut short (%s); metering its input", exc)
+        self.record(prepared, usage)
+        await prepared.admission.settle(
+            output_tokens=usage.output_tokens, cache_read_tokens=usage.cache_read_input_tokens
+        )
 
     def record(self, prepared: PreparedMessage, usage: Usage) -> None:
         who = prepared.ctx.principal

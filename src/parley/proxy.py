@@ -2,7 +2,8 @@
 
 The client's validated body goes upstream as is (only ``model`` becomes the upstream's
 name) and the upstream's events come back one by one. Usage is read from those events
-and recorded like any other request.
+and recorded like any other request; a stream that ends before ``message_stop`` is
+metered with what the client was sent (``MessagesService.meter_cut_short``).
 
 Failover. Before the first byte, ``upstream.py`` tries the next replica. After it, a
 stream whose replica dies in the middle of a text block is resumed on another replica:
@@ -39,14 +40,21 @@ class _Progress:
     open_text: list[str] | None = None  # text of the open text block, if one is open
     output_tokens: int = 0
     usage: dict[str, Any] = field(default_factory=dict)
+    said: list[str] = field(default_factory=list)  # every delta's text, for metering
+    accounted: bool = False
 
     def resumable(self) -> bool:
         return self.open_text is not None
 
 
 class Proxy:
-    def __init__(self, record: Callable[[PreparedMessage, Usage], None]) -> None:
+    def __init__(
+        self,
+        record: Callable[[PreparedMessage, Usage], None],
+        meter_cut_short: Callable[[PreparedMessage, Usage, str], None],
+    ) -> None:
         self.record = record
+        self.meter_cut_short = meter_cut_short
 
     @staticmethod
     def body(prepared: PreparedMessage) -> dict[str, Any]:
@@ -58,17 +66,24 @@ class Proxy:
         progress = _Progress()
         body = self.body(prepared)
         resumes = 0
-        while True:
-            try:
-                async for raw in self._pass(prepared, backend, body, progress, resumed=resumes > 0):
-                    yield raw
-                return
-            except UpstreamBroken:
-                if resumes >= MAX_RESUMES or not progress.resumable():
-                    raise
-                resumes += 1
-                log.warning("upstream died mid-answer; resuming on another replica (%d)", resumes)
-                body = _continuation(self.body(prepared), progress)
+        try:
+            while True:
+                try:
+                    async for raw in self._pass(
+                        prepared, backend, body, progress, resumed=resumes > 0
+                    ):
+                        yield raw
+                    return
+                except UpstreamBroken:
+                    if resumes >= MAX_RESUMES or not progress.resumable():
+                        raise
+                    resumes += 1
+                    log.warning("upstream died mid-answer; resuming elsewhere (%d)", resumes)
+                    body = _continuation(self.body(prepared), progress)
+        finally:
+            if progress.usage and not progress.accounted:
+                usage = _usage(progress.usage, prepared)
+                self.meter_cut_short(prepared, usage, "".join(progress.said))
 
     async def _pass(
         self,
@@ -101,6 +116,7 @@ class Proxy:
                 progress.usage.update(usage)
                 data["usage"] = {**(data.get("usage") or {}), **usage}
             elif name == "message_stop":
+                progress.accounted = True
                 await self.account(prepared, progress.usage)
             yield _event(name, data) if changed else raw
 
@@ -121,22 +137,27 @@ class Proxy:
         return message
 
     async def account(self, prepared: PreparedMessage, raw: dict[str, Any]) -> None:
-        creation = raw.get("cache_creation") or {}
-        usage = Usage(
-            input_tokens=int(raw.get("input_tokens") or 0),
-            output_tokens=int(raw.get("output_tokens") or 0),
-            cache_read_input_tokens=int(raw.get("cache_read_input_tokens") or 0),
-            cache_creation_input_tokens=int(raw.get("cache_creation_input_tokens") or 0),
-            cache_creation=CacheCreation(
-                ephemeral_5m_input_tokens=int(creation.get("ephemeral_5m_input_tokens") or 0),
-                ephemeral_1h_input_tokens=int(creation.get("ephemeral_1h_input_tokens") or 0),
-            ),
-            service_tier="batch" if prepared.batch else "standard",
-        )
+        usage = _usage(raw, prepared)
         self.record(prepared, usage)
         await prepared.admission.settle(
             output_tokens=usage.output_tokens, cache_read_tokens=usage.cache_read_input_tokens
         )
+
+
+def _usage(raw: dict[str, Any], prepared: PreparedMessage) -> Usage:
+    """Our usage object from the upstream's usage fields."""
+    creation = raw.get("cache_creation") or {}
+    return Usage(
+        input_tokens=int(raw.get("input_tokens") or 0),
+        output_tokens=int(raw.get("output_tokens") or 0),
+        cache_read_input_tokens=int(raw.get("cache_read_input_tokens") or 0),
+        cache_creation_input_tokens=int(raw.get("cache_creation_input_tokens") or 0),
+        cache_creation=CacheCreation(
+            ephemeral_5m_input_tokens=int(creation.get("ephemeral_5m_input_tokens") or 0),
+            ephemeral_1h_input_tokens=int(creation.get("ephemeral_1h_input_tokens") or 0),
+        ),
+        service_tier="batch" if prepared.batch else "standard",
+    )
 
 
 def _track(progress: _Progress, name: str, data: dict[str, Any]) -> None:
@@ -144,9 +165,11 @@ def _track(progress: _Progress, name: str, data: dict[str, Any]) -> None:
         kind = data["content_block"]["type"]
         progress.blocks.append(kind)
         progress.open_text = [] if kind == "text" else None
-    elif name == "content_block_delta" and progress.open_text is not None:
+    elif name == "content_block_delta":
         delta = data["delta"]
-        if delta.get("type") == "text_delta":
+        said = delta.get("text") or delta.get("thinking") or delta.get("partial_json") or ""
+        progress.said.append(str(said))
+        if progress.open_text is not None and delta.get("type") == "text_delta":
             progress.open_text.append(delta["text"])
             progress.output_tokens += 1  # an estimate until the upstream's count arrives
     elif name == "content_block_stop":

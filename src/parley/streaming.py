@@ -71,13 +71,23 @@ class MessageAssembler:
         self._pending_space = ""
         self._partial_json: list[str] = []
         self._text_parts: list[str] = []
+        # Everything the model has said so far, as text: to count an answer cut short.
+        self.generated: list[str] = []
+        self.started = False
         self.finished = False
 
     def start(self) -> list[RawMessageStreamEvent]:
+        self.started = True
         snapshot = self.message.model_copy(deep=True)
         return [RawMessageStartEvent(message=snapshot)]
 
     def feed(self, event: BackendEvent) -> list[RawMessageStreamEvent]:
+        if isinstance(event, TextChunk | ThinkingChunk):
+            self.generated.append(event.text)
+        elif isinstance(event, ToolCallStart):
+            self.generated.append(event.name)
+        elif isinstance(event, ToolCallChunk):
+            self.generated.append(event.json)
         if isinstance(event, TextChunk):
             return self._text(event.text)
         if isinstance(event, ThinkingChunk):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import pytest
 from parley.app import create_app
 from parley.config import BUNDLED_MODEL_ID
 from tests.fixtures import claude_code
-from tests.support import API_KEY, V1, ServerThread, make_settings
+from tests.support import ADMIN_KEY, API_KEY, V1, ServerThread, make_settings
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 COUNT_FIELDS = ("model", "messages", "system", "tools", "tool_choice", "thinking")
@@ -65,28 +66,58 @@ def test_sync_sdk_against_a_socket(server: ServerThread) -> None:
     assert [m.id for m in client.models.list()] == [BUNDLED_MODEL_ID]
 
 
-def test_disconnect_stops_generation(server: ServerThread) -> None:
-    engine = engine_of(server)
-    body = {
+def test_disconnect_stops_generation_and_meters_what_was_said(tmp_path: Path) -> None:
+    """The client goes away after five deltas: the slot is free at once, and usage
+    records the prompt and the tokens generated until then, as the hosted API bills."""
+    body: dict[str, Any] = {
         "model": BUNDLED_MODEL_ID,
         "max_tokens": 4000,
         "stream": True,
         "temperature": 0,
         "messages": [{"role": "user", "content": "Count from 1 to 5000, one number per line."}],
     }
-    with (
-        httpx.Client(base_url=server.base_url, timeout=60) as client,
-        client.stream("POST", "/v1/messages", headers=V1, json=body) as response,
-    ):
-        deltas = 0
-        for kind, _ in sse_events(response):
-            deltas += kind == "content_block_delta"
-            if deltas == 5:
-                break
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and any(s.job is not None for s in engine._slots):
-        time.sleep(0.01)
-    assert all(s.job is None for s in engine._slots), "generation kept running after disconnect"
+    with ServerThread(create_app(make_settings(tmp_path))) as server:
+        engine = engine_of(server)
+        with (
+            httpx.Client(base_url=server.base_url, timeout=60) as client,
+            client.stream("POST", "/v1/messages", headers=V1, json=body) as response,
+        ):
+            deltas = 0
+            for kind, _ in sse_events(response):
+                deltas += kind == "content_block_delta"
+                if deltas == 5:
+                    break
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(s.job is not None for s in engine._slots):
+            time.sleep(0.01)
+        assert all(s.job is None for s in engine._slots), "generation kept running"
+
+        count = {k: v for k, v in body.items() if k in COUNT_FIELDS}
+        prompt = httpx.post(
+            f"{server.base_url}/v1/messages/count_tokens", headers=V1, json=count
+        ).json()["input_tokens"]
+        row = metered_usage(server)
+        assert row["uncached_input_tokens"] + row["cache_read_input_tokens"] == prompt
+        assert 5 <= row["output_tokens"] < 4000
+
+
+def metered_usage(server: ServerThread) -> dict[str, Any]:
+    """The one usage row of the day, once buffered usage has landed (10 s at most)."""
+    deadline = time.monotonic() + 10
+    while True:
+        report = httpx.get(
+            f"{server.base_url}/v1/organizations/usage_report/messages",
+            params={
+                "starting_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+                "bucket_width": "1d",
+            },
+            headers={"x-api-key": ADMIN_KEY, "anthropic-version": "2023-06-01"},
+        ).json()
+        rows = [r for b in report["data"] for r in b["results"]]
+        if rows or time.monotonic() > deadline:
+            assert len(rows) == 1, report
+            return rows[0]
+        time.sleep(0.2)
 
 
 def test_claude_code_shaped_request(server: ServerThread) -> None:

@@ -271,3 +271,57 @@ def test_claude_api_upstream_and_failover_under_load(
             assert metered_output_tokens(server, "up", expected=seen) == seen
     finally:
         stop(*(p for _, p in upstreams))
+
+
+def test_claude_api_upstream_meters_a_stream_the_client_cut_short(tmp_path: Path) -> None:
+    """Passed-through events, client gone after five deltas: the front door records the
+    prompt and the output the upstream's tokenizer counts in what the client was sent."""
+    url, process = parley_server(tmp_path / "up")
+    body: dict[str, Any] = {
+        "model": "up",
+        "max_tokens": 2000,
+        "temperature": 0,
+        "messages": [{"role": "user", "content": "Count from 1 to 5000, one number per line."}],
+    }
+    headers = {"x-api-key": API_KEY, "anthropic-version": "2023-06-01"}
+    try:
+        options = {"api_key": API_KEY, "health_path": "/"}
+        with front(tmp_path / "front", "anthropic", [url], **options) as server:
+            said: list[str] = []
+            with httpx.stream(
+                "POST",
+                f"{server.base_url}/v1/messages",
+                headers=headers,
+                json={**body, "stream": True},
+                timeout=60,
+            ) as response:
+                for line in response.iter_lines():
+                    if line.startswith("data: ") and '"text_delta"' in line:
+                        said.append(json.loads(line[6:])["delta"]["text"])
+                        if len(said) == 5:
+                            break
+            prompt = httpx.post(
+                f"{server.base_url}/v1/messages/count_tokens",
+                headers=headers,
+                json={k: v for k, v in body.items() if k in ("model", "messages")},
+                timeout=60,
+            ).json()["input_tokens"]
+            assert metered_output_tokens(server, "up", expected=5) >= 5
+            rows = usage_rows(server)
+            assert sum(r["uncached_input_tokens"] + r["cache_read_input_tokens"] for r in rows) == (
+                prompt
+            )
+    finally:
+        stop(process)
+
+
+def usage_rows(server: ServerThread) -> list[dict[str, Any]]:
+    report = httpx.get(
+        f"{server.base_url}/v1/organizations/usage_report/messages",
+        params={
+            "starting_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+            "bucket_width": "1d",
+        },
+        headers={"x-api-key": ADMIN_KEY, "anthropic-version": "2023-06-01"},
+    ).json()
+    return [r for b in report["data"] for r in b["results"]]

@@ -169,6 +169,19 @@ class AnthropicBackend:
 
     # --- the neutral protocol -----------------------------------------------------------
 
+    async def count_text(self, text: str) -> int:
+        """The upstream's count of a one-message conversation holding ``text``, less that
+        of the same conversation holding one character: its template overhead."""
+        if not text:
+            return 0
+        model = self.options.model
+        bodies = [
+            {"model": model, "messages": [{"role": "user", "content": content}]}
+            for content in (f".{text}", ".")
+        ]
+        with_text, without = [await self.count_body(body, frozenset()) for body in bodies]
+        return max(0, with_text - without)
+
     async def generate(self, request: GenerationRequest) -> AsyncGenerator[BackendEvent, None]:
         body = claude_body(request)
         yield Accepted()

@@ -234,4 +234,10 @@ class Backend(Protocol):
 
     async def count_tokens(self, request: GenerationRequest) -> int: ...
 
+    async def count_text(self, text: str) -> int:
+        """Tokens the model's tokenizer makes of plain generated ``text`` (no template,
+        no special tokens): the output of an answer that ended before the backend
+        reported its own count."""
+        ...
+
     async def health(self) -> Health: ...

@@ -153,7 +153,7 @@ class OpenAIBackend:
                 raise OverloadedError(f"The upstream server failed: {broken}")
             log.warning("upstream %s: %s; resuming on another replica", replica.url, broken)
             text = "".join(reader.text)
-            attempt = continuation(request, text, await self._count_text(text))
+            attempt = continuation(request, text, await self.count_text(text))
             reader.next_stream()
         events = reader.finish()
         if attempt is not request or not reader.usage_known:
@@ -166,10 +166,10 @@ class OpenAIBackend:
         (llama-cpp-python's server) and for answers that went on on another replica,
         whose last stream counted only its own part."""
         prompt = PromptProcessed(input_tokens=await self.count_tokens(request))
-        output = await self._count_text("".join(reader.generated))
+        output = await self.count_text("".join(reader.generated))
         return replace(end, output_tokens=output, prompt=prompt)
 
-    async def _count_text(self, text: str) -> int:
+    async def count_text(self, text: str) -> int:
         """Tokens of generated text, without special tokens."""
         if not text:
             return 0

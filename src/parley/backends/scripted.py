@@ -102,6 +102,9 @@ class ScriptedBackend:
     async def count_tokens(self, request: GenerationRequest) -> int:
         return len(rendered_words(request))
 
+    async def count_text(self, text: str) -> int:
+        return len(text.split())  # one word per token, as ``echo`` generates
+
     async def generate(self, request: GenerationRequest) -> AsyncGenerator[BackendEvent, None]:
         self.requests.append(request)
         finished = False

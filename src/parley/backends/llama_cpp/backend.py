@@ -137,6 +137,12 @@ class LlamaCppBackend:
         tokens, _ = await asyncio.to_thread(self._tokens, request)
         return len(tokens)
 
+    async def count_text(self, text: str) -> int:
+        if not text:
+            return 0
+        assert self._model is not None
+        return len(await asyncio.to_thread(self._model.tokenize, text, prompt=False))
+
     async def generate(self, request: GenerationRequest) -> AsyncGenerator[BackendEvent, None]:
         engine = self._ready()
         if request.priority == "interactive" and engine.queued() >= self.options.max_queue:

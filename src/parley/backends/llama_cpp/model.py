@@ -98,16 +98,18 @@ class LlamaModel:
         raw = lc.llama_vocab_get_text(self.vocab, token)
         return raw.decode("utf-8", "replace") if raw else ""
 
-    def tokenize(self, text: str) -> list[int]:
-        """Tokens of a rendered prompt; special-token text (``<|im_start|>``) is parsed."""
+    def tokenize(self, text: str, *, prompt: bool = True) -> list[int]:
+        """Tokens of a rendered prompt: BOS added as the model wants and special-token
+        text (``<|im_start|>``) parsed. With ``prompt=False``, tokens of plain text."""
         data = text.encode("utf-8")
         capacity = len(data) + 8
+        bos = self.add_bos and prompt
         buf = (lc.llama_token * capacity)()
-        n = lc.llama_tokenize(self.vocab, data, len(data), buf, capacity, self.add_bos, True)
+        n = lc.llama_tokenize(self.vocab, data, len(data), buf, capacity, bos, prompt)
         if n < 0:
             capacity = -n
             buf = (lc.llama_token * capacity)()
-            n = lc.llama_tokenize(self.vocab, data, len(data), buf, capacity, self.add_bos, True)
+            n = lc.llama_tokenize(self.vocab, data, len(data), buf, capacity, bos, prompt)
         return list(buf[:n])
 
     def piece(self, token: int, buf: ctypes.Array[ctypes.c_char]) -> bytes:
