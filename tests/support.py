@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,24 @@ class ServerThread:
     def __exit__(self, *_: object) -> None:
         self.server.should_exit = True
         self._thread.join(timeout=60)
+
+
+def usage_rows(base_url: str, *, group_by: str | None = None) -> list[dict[str, Any]]:
+    """The usage report's rows for the last day (one-day buckets), read with the admin key."""
+    params = {
+        "starting_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+        "bucket_width": "1d",
+        "limit": 31,
+    }
+    if group_by is not None:
+        params["group_by[]"] = group_by
+    report = httpx.get(
+        f"{base_url}/v1/organizations/usage_report/messages",
+        params=params,
+        headers={"x-api-key": ADMIN_KEY, "anthropic-version": "2023-06-01"},
+        timeout=30,
+    ).json()
+    return [row for bucket in report["data"] for row in bucket["results"]]
 
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

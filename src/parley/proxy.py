@@ -78,7 +78,9 @@ class Proxy:
                     if resumes >= MAX_RESUMES or not progress.resumable():
                         raise
                     resumes += 1
-                    log.warning("upstream died mid-answer; resuming elsewhere (%d)", resumes)
+                    log.warning(
+                        "upstream died mid-answer; resuming on another replica (%d)", resumes
+                    )
                     body = _continuation(self.body(prepared), progress)
         finally:
             if progress.usage and not progress.accounted:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ import pytest
 from parley.app import create_app
 from parley.config import BUNDLED_MODEL_ID
 from tests.fixtures import claude_code
-from tests.support import ADMIN_KEY, API_KEY, V1, ServerThread, make_settings
+from tests.support import API_KEY, V1, ServerThread, make_settings, usage_rows
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 COUNT_FIELDS = ("model", "messages", "system", "tools", "tool_choice", "thinking")
@@ -104,20 +103,10 @@ def test_disconnect_stops_generation_and_meters_what_was_said(tmp_path: Path) ->
 def metered_usage(server: ServerThread) -> dict[str, Any]:
     """The one usage row of the day, once buffered usage has landed (10 s at most)."""
     deadline = time.monotonic() + 10
-    while True:
-        report = httpx.get(
-            f"{server.base_url}/v1/organizations/usage_report/messages",
-            params={
-                "starting_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
-                "bucket_width": "1d",
-            },
-            headers={"x-api-key": ADMIN_KEY, "anthropic-version": "2023-06-01"},
-        ).json()
-        rows = [r for b in report["data"] for r in b["results"]]
-        if rows or time.monotonic() > deadline:
-            assert len(rows) == 1, report
-            return rows[0]
+    while not (rows := usage_rows(server.base_url)) and time.monotonic() < deadline:
         time.sleep(0.2)
+    assert len(rows) == 1, rows
+    return rows[0]
 
 
 def test_claude_code_shaped_request(server: ServerThread) -> None:

@@ -12,7 +12,6 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from parley.app import create_app
 from parley.backends.llama_cpp.model import resolve_gguf
 from parley.config import BUNDLED_MODEL_ID
 from tests.live.test_cli_serve import free_port
-from tests.support import ADMIN_KEY, API_KEY, ServerThread, make_settings
+from tests.support import API_KEY, ServerThread, make_settings, usage_rows
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 
@@ -151,17 +150,7 @@ def test_openai_upstream_through_parley(tmp_path: Path, llama_pair: Any) -> None
         )
         use = forced.content[0]
         assert use.type == "tool_use" and isinstance(use.input.get("city"), str)  # type: ignore[union-attr]
-        report = httpx.get(
-            f"{server.base_url}/v1/organizations/usage_report/messages",
-            params={
-                "starting_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
-                "bucket_width": "1d",
-                "limit": 31,
-                "group_by[]": "model",
-            },
-            headers={"x-api-key": ADMIN_KEY, "anthropic-version": "2023-06-01"},
-        ).json()
-        rows = [r for b in report["data"] for r in b["results"]]
+        rows = usage_rows(server.base_url, group_by="model")
         assert sum(r["output_tokens"] for r in rows if r["model"] == "up") > 0
 
 
@@ -169,17 +158,8 @@ def metered_output_tokens(server: ServerThread, model: str, *, expected: int) ->
     """The usage report's output tokens for ``model``, once buffered usage has landed."""
     deadline = time.monotonic() + 10
     while True:
-        report = httpx.get(
-            f"{server.base_url}/v1/organizations/usage_report/messages",
-            params={
-                "starting_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
-                "bucket_width": "1d",
-                "group_by[]": "model",
-            },
-            headers={"x-api-key": ADMIN_KEY, "anthropic-version": "2023-06-01"},
-        ).json()
-        rows = [r for b in report["data"] for r in b["results"] if r["model"] == model]
-        total = sum(r["output_tokens"] for r in rows)
+        rows = usage_rows(server.base_url, group_by="model")
+        total = sum(r["output_tokens"] for r in rows if r["model"] == model)
         if total >= expected or time.monotonic() > deadline:
             return total
         time.sleep(0.2)
@@ -307,21 +287,9 @@ def test_claude_api_upstream_meters_a_stream_the_client_cut_short(tmp_path: Path
                 timeout=60,
             ).json()["input_tokens"]
             assert metered_output_tokens(server, "up", expected=5) >= 5
-            rows = usage_rows(server)
+            rows = usage_rows(server.base_url)
             assert sum(r["uncached_input_tokens"] + r["cache_read_input_tokens"] for r in rows) == (
                 prompt
             )
     finally:
         stop(process)
-
-
-def usage_rows(server: ServerThread) -> list[dict[str, Any]]:
-    report = httpx.get(
-        f"{server.base_url}/v1/organizations/usage_report/messages",
-        params={
-            "starting_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
-            "bucket_width": "1d",
-        },
-        headers={"x-api-key": ADMIN_KEY, "anthropic-version": "2023-06-01"},
-    ).json()
-    return [r for b in report["data"] for r in b["results"]]
