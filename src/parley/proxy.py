@@ -6,11 +6,12 @@ and recorded like any other request; a stream that ends before ``message_stop`` 
 metered with what the client was sent (``MessagesService.meter_cut_short``).
 
 Failover. Before the first byte, ``upstream.py`` tries the next replica. After it, a
-stream whose replica dies in the middle of a text block is resumed on another replica:
-the conversation is sent again with the text streamed so far as an assistant prefill,
-the new stream's opening events are dropped and its block indices shifted, so the
-client sees one uninterrupted answer. A stream that dies inside a tool call or a
-thinking block cannot be continued that way and ends with an ``error`` event.
+stream whose replica dies before its first content block, or in the middle of a text
+block, is resumed on another replica: the conversation is sent again with the text
+streamed so far as an assistant prefill, the new stream's opening events are dropped
+and its block indices shifted, so the client sees one uninterrupted answer. A stream
+that dies inside a tool call or a thinking block, or between two blocks, cannot be
+continued that way and ends with an ``error`` event.
 """
 
 from __future__ import annotations
@@ -41,10 +42,12 @@ class _Progress:
     output_tokens: int = 0
     usage: dict[str, Any] = field(default_factory=dict)
     said: list[str] = field(default_factory=list)  # every delta's text, for metering
+    started: bool = False  # message_start sent
     accounted: bool = False
 
     def resumable(self) -> bool:
-        return self.open_text is not None
+        """Inside a text block, or before the first block (nothing said yet)."""
+        return self.open_text is not None or not self.blocks
 
 
 class Proxy:
@@ -83,7 +86,7 @@ class Proxy:
                     )
                     body = _continuation(self.body(prepared), progress)
         finally:
-            if progress.usage and not progress.accounted:
+            if progress.started and not progress.accounted:
                 usage = _usage(progress.usage, prepared)
                 self.meter_cut_short(prepared, usage, "".join(progress.said))
 
@@ -96,20 +99,23 @@ class Proxy:
         *,
         resumed: bool,
     ) -> AsyncIterator[bytes]:
-        offset = len(progress.blocks) - 1 if resumed else 0
+        # Going on inside the open text block: the new stream's blocks shift onto it.
+        continuing = resumed and bool(progress.blocks)
+        offset = len(progress.blocks) - 1 if continuing else 0
         earlier_output = progress.output_tokens
         affinity = affinity_key(prepared.generation)
         async for name, data, raw in backend.forward(body, prepared.ctx.betas, affinity):
             changed = resumed
             if name == "message_start":
-                if resumed:
-                    continue
+                if progress.started:
+                    continue  # the client has its message_start from the first replica
+                progress.started = True
                 progress.usage.update(data["message"].get("usage") or {})
                 data["message"]["model"] = prepared.model.id
                 changed = True
             elif name in ("content_block_start", "content_block_delta", "content_block_stop"):
                 data["index"] += offset
-                if resumed and name == "content_block_start" and data["index"] == offset:
+                if continuing and name == "content_block_start" and data["index"] == offset:
                     continue  # the text block the client already has stays open
                 _track(progress, name, data)
             elif name == "message_delta":

@@ -1,7 +1,8 @@
-"""An OpenAI-compatible replica dying mid-answer: a text answer goes on on another
-replica and the client sees one answer; a tool call cut short ends in an error event.
-The replicas are scripted (``tests/fixtures/counting_upstream.py``) so the continuation
-can be checked token by token; Parley in front is the real server, driven by the SDK."""
+"""A replica dying mid-answer: a text answer goes on on another replica and the client
+sees one answer; a tool call cut short ends in an error event.
+The replicas are scripted (``tests/fixtures/counting_upstream.py``, OpenAI-compatible,
+and ``claude_upstream.py``) so the continuation can be checked token by token; Parley
+in front is the real server, driven by the SDK."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import anthropic
+import httpx
 import pytest
 
 from parley.app import create_app
+from tests.fixtures.claude_upstream import WORDS, Shared, claude_upstream
 from tests.fixtures.counting_upstream import Script, counting_upstream
 from tests.support import API_KEY, ServerThread, make_settings
 
@@ -91,3 +94,46 @@ def test_tool_call_cut_short_ends_in_an_error_event(tmp_path: Path) -> None:
             pass
     # Half a tool call cannot be continued from a prefill: no second request was made.
     assert sum(len(s.requests) for s in scripts) == 1
+
+
+def test_claude_api_replica_dying_before_its_first_block(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The client already has ``message_start`` when the replica dies: the request starts
+    over on the other replica, and the client sees one message, its start sent once."""
+    shared = Shared()
+    with contextlib.ExitStack() as stack:
+        urls = [
+            stack.enter_context(ServerThread(claude_upstream(shared))).base_url for _ in range(2)
+        ]
+        model = {
+            "id": "up",
+            "backend": "anthropic",
+            "options": {
+                "urls": urls,
+                "model": "scripted",
+                "health_path": "/",
+                "check_interval": 60,
+            },
+        }
+        server = stack.enter_context(
+            ServerThread(create_app(make_settings(tmp_path, models=[model])))
+        )
+        client = anthropic.Anthropic(api_key=API_KEY, base_url=server.base_url, max_retries=0)
+        with caplog.at_level(logging.WARNING):
+            raw = httpx.post(
+                f"{server.base_url}/v1/messages",
+                headers={"x-api-key": API_KEY, "anthropic-version": "2023-06-01"},
+                json={"model": "up", "max_tokens": 20, "stream": True, "messages": COUNT},
+                timeout=30,
+            )
+            names = [line[7:] for line in raw.text.splitlines() if line.startswith("event: ")]
+            with client.messages.stream(model="up", max_tokens=20, messages=COUNT) as stream:
+                text = "".join(stream.text_stream)
+    assert names.count("message_start") == 1 and names[-1] == "message_stop", names
+    assert "error" not in names
+    assert "resuming on another replica" in caplog.text
+    assert len(shared.requests) == 3  # the one that died, its restart, the SDK's request
+    # Nothing was said yet, so no prefill: the restart is the original request.
+    assert shared.requests[1]["messages"] == shared.requests[0]["messages"]
+    assert text == "".join(WORDS)

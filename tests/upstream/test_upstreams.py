@@ -211,11 +211,14 @@ def test_claude_api_upstream_and_failover_under_load(
             raw_output = events[-2]["usage"]["output_tokens"]  # message_delta
 
             started = []
+            greedy = sdk(server, max_retries=0, default_headers={"anthropic-version": "2023-06-01"})
 
             def long_answer(i: int) -> anthropic.types.Message:
-                with client.messages.stream(
+                # Greedy, so every answer runs long rather than stopping early by chance.
+                with greedy.messages.stream(
                     model="up",
-                    max_tokens=300,
+                    max_tokens=150,
+                    extra_body={"temperature": 0},
                     messages=[
                         {
                             "role": "user",
@@ -230,9 +233,15 @@ def test_claude_api_upstream_and_failover_under_load(
 
             with caplog.at_level(logging.WARNING), ThreadPoolExecutor(16) as pool:
                 futures = [pool.submit(long_answer, i) for i in range(8)]
+                replica_a = server.app.state.services.catalog.resolve("up").backend.pool.replicas[0]
                 deadline = time.monotonic() + 120
-                while len(started) < 8 and time.monotonic() < deadline:
+                # Kill once answers flow and some run on replica a (each replica runs 4 at a
+                # time; the rest wait upstream, after the response began, before any block).
+                while time.monotonic() < deadline and (
+                    len(started) < 4 or replica_a.outstanding == 0
+                ):
                     time.sleep(0.05)
+                assert replica_a.outstanding > 0, "no stream was running on replica a"
                 upstreams[0][1].send_signal(signal.SIGKILL)  # mid-answer, no goodbye
                 # Sent before any health check can notice: some reach the dead replica
                 # first and must go to the live one before their first byte.
