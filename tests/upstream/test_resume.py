@@ -10,10 +10,12 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from parley.app import create_app
 from tests.fixtures.claude_upstream import WORDS, Shared, claude_upstream
@@ -24,23 +26,23 @@ pytestmark = pytest.mark.live
 
 
 @contextlib.contextmanager
-def front(tmp_path: Path, scripts: list[Script]) -> Iterator[anthropic.Anthropic]:
+def front_door(
+    tmp_path: Path, upstreams: list[FastAPI], backend: str, options: dict[str, Any]
+) -> Iterator[ServerThread]:
+    """Parley serving model "up" from ``upstreams``, each a real server on a socket."""
     with contextlib.ExitStack() as stack:
-        urls = [stack.enter_context(ServerThread(counting_upstream(s))).base_url for s in scripts]
-        model = {
-            "id": "up",
-            "backend": "openai",
-            # A long check interval: a replica that died stays out for the whole test.
-            "options": {
-                "urls": urls,
-                "model": "counter",
-                "tokenizer": "llama-server",
-                "check_interval": 60,
-            },
-        }
-        server = stack.enter_context(
-            ServerThread(create_app(make_settings(tmp_path, models=[model])))
-        )
+        urls = [stack.enter_context(ServerThread(app)).base_url for app in upstreams]
+        # A long check interval: a replica that died stays out for the whole test.
+        options = {"urls": urls, "check_interval": 60, **options}
+        model = {"id": "up", "backend": backend, "options": options}
+        yield stack.enter_context(ServerThread(create_app(make_settings(tmp_path, models=[model]))))
+
+
+@contextlib.contextmanager
+def front(tmp_path: Path, scripts: list[Script]) -> Iterator[anthropic.Anthropic]:
+    apps = [counting_upstream(s) for s in scripts]
+    options = {"model": "counter", "tokenizer": "llama-server"}
+    with front_door(tmp_path, apps, "openai", options) as server:
         yield anthropic.Anthropic(api_key=API_KEY, base_url=server.base_url, max_retries=0)
 
 
@@ -102,23 +104,9 @@ def test_claude_api_replica_dying_before_its_first_block(
     """The client already has ``message_start`` when the replica dies: the request starts
     over on the other replica, and the client sees one message, its start sent once."""
     shared = Shared()
-    with contextlib.ExitStack() as stack:
-        urls = [
-            stack.enter_context(ServerThread(claude_upstream(shared))).base_url for _ in range(2)
-        ]
-        model = {
-            "id": "up",
-            "backend": "anthropic",
-            "options": {
-                "urls": urls,
-                "model": "scripted",
-                "health_path": "/",
-                "check_interval": 60,
-            },
-        }
-        server = stack.enter_context(
-            ServerThread(create_app(make_settings(tmp_path, models=[model])))
-        )
+    apps = [claude_upstream(shared), claude_upstream(shared)]
+    options = {"model": "scripted", "health_path": "/"}
+    with front_door(tmp_path, apps, "anthropic", options) as server:
         client = anthropic.Anthropic(api_key=API_KEY, base_url=server.base_url, max_retries=0)
         with caplog.at_level(logging.WARNING):
             raw = httpx.post(
