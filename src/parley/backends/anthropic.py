@@ -12,6 +12,7 @@ of ``upstream.py``.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import AsyncGenerator
@@ -174,12 +175,12 @@ class AnthropicBackend:
         of the same conversation holding one character: its template overhead."""
         if not text:
             return 0
-        model = self.options.model
-        bodies = [
-            {"model": model, "messages": [{"role": "user", "content": content}]}
-            for content in (f".{text}", ".")
-        ]
-        with_text, without = [await self.count_body(body, frozenset()) for body in bodies]
+        with_text, without = await asyncio.gather(
+            *(
+                self.count_body({"messages": [{"role": "user", "content": c}]}, frozenset())
+                for c in (f".{text}", ".")
+            )
+        )
         return max(0, with_text - without)
 
     async def generate(self, request: GenerationRequest) -> AsyncGenerator[BackendEvent, None]:
