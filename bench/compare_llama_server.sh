@@ -11,10 +11,13 @@
 # e.g. PEER_FLAGS="-fa off" PARLEY_OPTIONS='"flash_attention": "off"'.
 #
 # llama-server must be built from the llama.cpp tree that ships inside the
-# llama-cpp-python sdist of the pinned version, so both run the same engine:
+# llama-cpp-python sdist of the pinned version, with the flags the Makefile gives
+# Parley's build (native, no AMX), so both run the same engine:
 #   pip download --no-deps --no-binary :all: llama-cpp-python==0.3.36 && tar xzf llama_cpp_python-0.3.36.tar.gz
+#   NO_AMX="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
 #   cmake -S llama_cpp_python-0.3.36/vendor/llama.cpp -B build -DCMAKE_BUILD_TYPE=Release \
-#         -DGGML_NATIVE=ON -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
+#         -DGGML_NATIVE=ON -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+#         -DCMAKE_C_FLAGS="$NO_AMX" -DCMAKE_CXX_FLAGS="$NO_AMX"
 #   cmake --build build --target llama-server -j"$(nproc)"
 set -euo pipefail
 cd "$(dirname "$0")/.."

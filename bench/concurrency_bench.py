@@ -1,11 +1,14 @@
 """Many streams at once, and a long conversation, against Claude-API servers.
 
 Part 1, for each concurrency C: C clients each stream ``--requests`` requests one after
-another (distinct prompts, greedy, ``--max-tokens`` each). Reported: aggregate output
+another (distinct prompts asking for long stories, greedy, ``--max-tokens`` each).
+Reported: output tokens (equal work when answers run to the limit), aggregate output
 tokens/s over the phase's wall time, and p50/p99 time to first token.
 Part 2: one client holds a ``--turns``-turn conversation, resending the growing history
 each turn as agents do; reported: time to first token per turn.
-Targets alternate phase by phase so machine noise hits them alike.
+Targets alternate phase by phase so machine noise hits them alike; with ``--rounds N``
+the whole sequence runs N times, the order of targets reversed every other round,
+and medians over rounds are reported (ratios with their range).
 
     python bench/concurrency_bench.py --target parley=http://127.0.0.1:8090 \\
         --target llama-server=http://127.0.0.1:8091 --api-key "$KEY"
@@ -21,6 +24,19 @@ import time
 from typing import Any
 
 import httpx
+
+# Part 1 asks for long stories so nearly every answer runs to max_tokens: both targets
+# then do the same work, whatever small differences their greedy answers have.
+TOPICS = [
+    "a lighthouse keeper",
+    "a comet",
+    "a bridge builder",
+    "a thunderstorm",
+    "a night train",
+    "a beekeeper",
+    "a baker",
+    "a river",
+]
 
 QUESTIONS = [
     "Tell me about lighthouses.",
@@ -86,7 +102,8 @@ async def concurrency_phase(
         fresh = httpx.Limits(max_keepalive_connections=0)
         async with httpx.AsyncClient(timeout=600, limits=fresh) as client:
             for i in range(requests):
-                prompt = f"Run {run}.{c}.{i}. {QUESTIONS[(c + i) % len(QUESTIONS)]}"
+                topic = TOPICS[(c + i) % len(TOPICS)]
+                prompt = f"Run {run}.{c}.{i}. Write a long, detailed story about {topic}."
                 ttft, n, _ = await stream(
                     client, url, key, model, [{"role": "user", "content": prompt}], max_tokens
                 )
@@ -99,6 +116,7 @@ async def concurrency_phase(
     ordered = sorted(ttfts)
     return {
         "tok_s": total / wall,
+        "tokens": total,
         "p50": statistics.median(ordered),
         "p99": ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))],
     }
@@ -141,52 +159,83 @@ async def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--turns", type=int, default=20)
     parser.add_argument("--turn-max-tokens", type=int, default=48)
+    parser.add_argument("--rounds", type=int, default=1, help="repeats, order reversed each")
     args = parser.parse_args()
     targets = dict(t.split("=", 1) for t in args.target)
     for url in targets.values():  # warm-up
         await concurrency_phase(url, args.api_key, args.model, 1, 1, 16, run=-1)
-    table: dict[int, dict[str, dict[str, float]]] = {}
-    for c in (int(x) for x in args.concurrency.split(",")):
-        table[c] = {}
-        for name, url in targets.items():
-            table[c][name] = await concurrency_phase(
-                url, args.api_key, args.model, c, args.requests, args.max_tokens, run=c
+    levels = [int(x) for x in args.concurrency.split(",")]
+    table: Table = {c: {name: [] for name in targets} for c in levels}
+    turns: dict[str, list[list[float]]] = {name: [] for name in targets}
+    for r in range(args.rounds):
+        order = list(targets.items())
+        if r % 2:
+            order.reverse()
+        for c in levels:
+            for name, url in order:
+                table[c][name].append(
+                    await concurrency_phase(
+                        url,
+                        args.api_key,
+                        args.model,
+                        c,
+                        args.requests,
+                        args.max_tokens,
+                        run=100 * r + c,
+                    )
+                )
+        for name, url in order:
+            turns[name].append(
+                await conversation(
+                    url, args.api_key, args.model, args.turns, args.turn_max_tokens, run=r
+                )
             )
-    turns = {
-        name: await conversation(
-            url, args.api_key, args.model, args.turns, args.turn_max_tokens, run=1
-        )
-        for name, url in targets.items()
-    }
     report(table, turns, args)
 
 
-def report(
-    table: dict[int, dict[str, dict[str, float]]],
-    turns: dict[str, list[float]],
-    args: argparse.Namespace,
-) -> None:
+# concurrency -> target -> one phase result per round
+Table = dict[int, dict[str, list[dict[str, float]]]]
+
+
+def spread(values: list[float]) -> str:
+    """The median, with the range when there are several rounds."""
+    middle = f"{statistics.median(values):.2f}"
+    return middle if len(values) == 1 else f"{middle} ({min(values):.2f} to {max(values):.2f})"
+
+
+def report(table: Table, turns: dict[str, list[list[float]]], args: argparse.Namespace) -> None:
     names = list(turns)
-    print(f"{args.requests} requests per stream, max_tokens {args.max_tokens}, greedy\n")
-    print("| streams | target | aggregate output tok/s | TTFT p50 ms | TTFT p99 ms |")
-    print("|---|---|---|---|---|")
+    print(
+        f"{args.requests} requests per stream, max_tokens {args.max_tokens}, greedy, "
+        f"{args.rounds} round(s); medians over rounds\n"
+    )
+    print(
+        "| streams | target | output tokens | aggregate output tok/s | TTFT p50 ms | TTFT p99 ms |"
+    )
+    print("|---|---|---|---|---|---|")
     for c, rows in table.items():
         for name in names:
-            r = rows[name]
-            print(f"| {c} | {name} | {r['tok_s']:.1f} | {r['p50']:.0f} | {r['p99']:.0f} |")
+            rounds = rows[name]
+            tokens, tok_s, p50, p99 = (
+                statistics.median(r[k] for r in rounds) for k in ("tokens", "tok_s", "p50", "p99")
+            )
+            print(f"| {c} | {name} | {tokens:.0f} | {tok_s:.1f} | {p50:.0f} | {p99:.0f} |")
     if len(names) == 2:
         print()
         for c, rows in table.items():
-            ratio = rows[names[0]]["tok_s"] / rows[names[1]]["tok_s"]
-            print(f"- {c} streams: {names[0]} / {names[1]} aggregate tok/s = {ratio:.2f}")
-    print(f"\n{args.turns}-turn conversation, time to first token per turn (ms):\n")
+            ratios = [
+                a["tok_s"] / b["tok_s"] for a, b in zip(rows[names[0]], rows[names[1]], strict=True)
+            ]
+            print(f"- {c} streams: {names[0]} / {names[1]} aggregate tok/s = {spread(ratios)}")
+    print(f"\n{args.turns}-turn conversation, time to first token per turn (ms, median):\n")
     print("| turn | " + " | ".join(names) + " |")
     print("|---|" + "---|" * len(names))
     for i in range(args.turns):
-        print(f"| {i + 1} | " + " | ".join(f"{turns[n][i]:.0f}" for n in names) + " |")
+        cells = (f"{statistics.median(run[i] for run in turns[n]):.0f}" for n in names)
+        print(f"| {i + 1} | " + " | ".join(cells) + " |")
     for name in names:
-        t = turns[name]
-        print(f"\n{name}: turn {args.turns} / turn 1 = {t[-1] / t[0]:.2f}")
+        ratios = [run[-1] / run[0] for run in turns[name]]
+        print(f"\n{name}: turn {args.turns} / turn 1 = {spread(ratios)}")
 
 
 if __name__ == "__main__":

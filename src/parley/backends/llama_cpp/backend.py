@@ -63,9 +63,10 @@ class LlamaCppOptions(BaseModel):
     n_batch: int = Field(512, ge=32)
     n_threads: int = Field(0, ge=0, description="0: all cores")
     n_gpu_layers: int = Field(0, ge=0)
-    # "auto" leaves it to llama.cpp. On the 2-core CPU of bench/RESULTS.md, "off" cuts
-    # time to first token late in long conversations by about 40% but costs about 15%
-    # of aggregate tokens/s with 8 streams; see there before changing it.
+    # "auto": off when the whole model runs on the CPU, where llama.cpp's flash-attention
+    # kernel is slow for short prefills over a long cached context (a conversation's
+    # new turn); llama.cpp's own choice when layers are offloaded to a GPU. The
+    # measurements behind it are in bench/RESULTS.md (issue #7).
     flash_attention: Literal["auto", "on", "off"] = "auto"
     chat_template: str | None = Field(None, description="Jinja source overriding the GGUF's")
     max_output_tokens: int | None = Field(None, ge=1)
@@ -235,8 +236,9 @@ class LlamaCppBackend:
 
 
 def _flash_attention(options: LlamaCppOptions) -> bool | None:
+    """The context's flash-attention setting; None lets llama.cpp decide."""
     if options.flash_attention == "auto":
-        return None
+        return None if options.n_gpu_layers > 0 else False
     return options.flash_attention == "on"
 
 
