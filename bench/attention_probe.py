@@ -1,8 +1,8 @@
 """What flash attention costs on this CPU: llama.cpp's decode calls timed directly.
 
-Builds a context the way Parley's engine does (``--slots`` sequences, a KV cache of
-``--ctx`` tokens each, not unified), once with flash attention on and once off, and
-times ``llama_decode`` for the shapes a server meets:
+Builds a context with the engine's own ``new_context`` (``--slots`` sequences, a KV
+cache of ``--ctx`` tokens each, not unified), once with flash attention on and once
+off, and times ``llama_decode`` for the shapes a server meets:
 
 - one decode step (one token per sequence) for 1 and for ``--slots`` sequences, at
   growing context lengths;
@@ -23,6 +23,7 @@ from typing import Any
 
 import llama_cpp as lc
 
+from parley.backends.llama_cpp.engine import EngineConfig, new_context
 from parley.backends.llama_cpp.model import LlamaModel, resolve_gguf
 
 TEXT = "The keeper climbed the stairs of the lighthouse as the storm came in. " * 400
@@ -30,14 +31,14 @@ TEXT = "The keeper climbed the stairs of the lighthouse as the storm came in. " 
 
 class Probe:
     def __init__(self, model: LlamaModel, args: argparse.Namespace, flash: bool) -> None:
-        params = lc.llama_context_default_params()
-        params.n_ctx = args.slots * args.ctx
-        params.n_batch = params.n_ubatch = 512
-        params.n_seq_max = args.slots
-        params.n_threads = params.n_threads_batch = args.threads
-        params.kv_unified = False
-        params.flash_attn_type = 1 if flash else 0
-        self.ctx = lc.llama_init_from_model(model.ptr, params)
+        config = EngineConfig(
+            slots=args.slots,
+            ctx_per_slot=args.ctx,
+            n_batch=512,
+            n_threads=args.threads,
+            flash_attention=flash,
+        )
+        self.ctx = new_context(model, config)
         self.memory = lc.llama_get_memory(self.ctx)
         self.batch: Any = lc.llama_batch_init(512, 0, 1)
         self.tokens = model.tokenize(TEXT)

@@ -82,19 +82,17 @@ class MessageAssembler:
         return [RawMessageStartEvent(message=snapshot)]
 
     def feed(self, event: BackendEvent) -> list[RawMessageStreamEvent]:
-        if isinstance(event, TextChunk | ThinkingChunk):
-            self.generated.append(event.text)
-        elif isinstance(event, ToolCallStart):
-            self.generated.append(event.name)
-        elif isinstance(event, ToolCallChunk):
-            self.generated.append(event.json)
         if isinstance(event, TextChunk):
+            self.generated.append(event.text)
             return self._text(event.text)
         if isinstance(event, ThinkingChunk):
+            self.generated.append(event.text)
             return self._thinking(event.text)
         if isinstance(event, ToolCallStart):
+            self.generated.append(event.name)
             return self._tool_start(event.name)
         if isinstance(event, ToolCallChunk):
+            self.generated.append(event.json)
             return self._tool_chunk(event.json)
         if isinstance(event, ToolCallEnd):
             return self._tool_end(event)

@@ -81,6 +81,25 @@ class EngineConfig:
         return self.n_threads or os.cpu_count() or 1
 
 
+def new_context(model: LlamaModel, config: EngineConfig) -> Any:
+    """A llama.cpp context for ``config``: one KV cache per slot (not unified)."""
+    params = lc.llama_context_default_params()
+    params.n_ctx = config.slots * config.ctx_per_slot
+    params.n_batch = config.n_batch
+    params.n_ubatch = config.n_batch
+    params.n_seq_max = config.slots
+    params.n_threads = config.threads()
+    params.n_threads_batch = config.threads()
+    params.kv_unified = False
+    params.no_perf = True
+    if config.flash_attention is not None:
+        params.flash_attn_type = 1 if config.flash_attention else 0
+    ctx = lc.llama_init_from_model(model.ptr, params)
+    if not ctx:
+        raise RuntimeError("llama.cpp could not create a context")
+    return ctx
+
+
 class Engine:
     def __init__(self, model: LlamaModel, config: EngineConfig) -> None:
         self.model = model
@@ -91,29 +110,12 @@ class Engine:
         self._closing = False
         self._clock = 0
         self._piece_buf = ctypes.create_string_buffer(256)
-        self._ctx = self._new_context()
+        self._ctx = new_context(model, config)
         self._memory = lc.llama_get_memory(self._ctx)
         self.ctx_per_slot = int(lc.llama_n_ctx_seq(self._ctx))
         self._batch = lc.llama_batch_init(config.n_batch, 0, 1)
         self._thread = threading.Thread(target=self._run, name="llama-engine", daemon=True)
         self._thread.start()
-
-    def _new_context(self) -> Any:
-        params = lc.llama_context_default_params()
-        params.n_ctx = self.config.slots * self.config.ctx_per_slot
-        params.n_batch = self.config.n_batch
-        params.n_ubatch = self.config.n_batch
-        params.n_seq_max = self.config.slots
-        params.n_threads = self.config.threads()
-        params.n_threads_batch = self.config.threads()
-        params.kv_unified = False
-        params.no_perf = True
-        if self.config.flash_attention is not None:
-            params.flash_attn_type = 1 if self.config.flash_attention else 0
-        ctx = lc.llama_init_from_model(self.model.ptr, params)
-        if not ctx:
-            raise RuntimeError("llama.cpp could not create a context")
-        return ctx
 
     # --- called from other threads ---------------------------------------------------
 
