@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -146,6 +147,28 @@ async def test_forced_tool_use_validates_against_the_schema(model_app: Any, choi
         jsonschema.validate(use.input, schema)
         if choice["type"] == "tool":
             assert use.name == "get_weather"
+
+
+async def test_forced_calls_cut_by_max_tokens_leave_only_tool_use(model_app: Any) -> None:
+    # The grammar lets a forced answer go on with another call, so max_tokens can land
+    # anywhere, the next call's opening tag included: never text, and every call that
+    # was finished is the one the whole answer has.
+    client = v1_client(model_app)
+    request: dict[str, Any] = {
+        "model": MODEL,
+        "messages": ASK,
+        "tools": TOOLS,
+        "tool_choice": {"type": "any"},
+        "extra_body": {"temperature": 0.0},
+    }
+    whole = await client.messages.create(max_tokens=300, **request)
+    cuts = range(1, whole.usage.output_tokens, 2)
+    answers = await asyncio.gather(*(client.messages.create(max_tokens=n, **request) for n in cuts))
+    for answer in answers:
+        assert answer.stop_reason == "max_tokens"
+        assert all(b.type == "tool_use" for b in answer.content)
+        finished = answer.content[:-1]  # the last call may be cut short
+        assert [b.input for b in finished] == [b.input for b in whole.content[: len(finished)]]  # type: ignore[union-attr]
 
 
 async def test_streamed_tool_use_fragments_concatenate(model_app: Any) -> None:

@@ -16,8 +16,8 @@ CALL = (
 )
 
 
-def parse(chunks: list[str]) -> list[object]:
-    parser = ToolCallParser()
+def parse(chunks: list[str], *, calls_only: bool = False) -> list[object]:
+    parser = ToolCallParser(calls_only=calls_only)
     events: list[object] = []
     for chunk in chunks:
         events += parser.feed(chunk)
@@ -68,6 +68,23 @@ def test_truncated_call_ends_with_empty_input() -> None:
     events = parse(['<tool_call>\n{"name": "f", "arguments": {"a": "unfinis'])
     assert isinstance(events[0], ToolCallStart)
     assert events[-1] == ToolCallEnd({})
+
+
+def test_call_cut_before_its_name_is_dropped() -> None:
+    assert parse(["Checking. ", '<tool_call>\n{"name": "get_wea']) == [TextChunk("Checking. ")]
+
+
+def test_forced_calls_cut_inside_the_next_tag_leave_no_text() -> None:
+    # tool_choice any: the grammar allows "\n" and another call after each call, so
+    # max_tokens may land inside the next opening tag.
+    events = summarize(parse([CALL, "\n<tool_"], calls_only=True))
+    assert events[0] == ToolCallStart("get_weather")
+    assert isinstance(events[2], ToolCallEnd)
+    assert events[3:] == ["\n"]  # whitespace only: the assembler opens no block for it
+
+
+def test_auto_mode_releases_a_held_tag_start_as_text() -> None:
+    assert summarize(parse(["a <tool_c"])) == ["a <tool_c"]
 
 
 def test_disabled_parser_is_plain_text() -> None:

@@ -10,6 +10,12 @@ wrapper's closing ``}`` and tag never reach the client.
 Text that may be the start of ``<tool_call>`` is held back until it is settled. A call
 that is not in the expected shape is parsed whole at ``</tool_call>``; if it is not
 JSON at all it is passed on as the text it was.
+
+When generation ends mid-call (``max_tokens``), a call whose name is complete is closed
+with the arguments written so far; one cut before its name is complete is dropped, since
+it has no tool to name and its markup is not the model's answer. With ``calls_only``
+(``tool_choice`` forces tool use, so the grammar allows nothing but calls) a held-back
+start of ``<tool_call>`` is dropped too, rather than released as text.
 """
 
 from __future__ import annotations
@@ -60,8 +66,9 @@ class _JsonScanner:
 
 
 class ToolCallParser:
-    def __init__(self, *, enabled: bool = True) -> None:
+    def __init__(self, *, enabled: bool = True, calls_only: bool = False) -> None:
         self._enabled = enabled
+        self._calls_only = calls_only
         self._state = "text"
         self._buffer = ""
         self._name = ""
@@ -87,10 +94,8 @@ class ToolCallParser:
         """End of generation: release held text; close a call cut short."""
         events: list[ParserEvent] = []
         if self._state == "text":
-            if self._buffer:
+            if self._buffer and not self._calls_only:
                 events.append(TextChunk(self._buffer))
-        elif self._state == "head":
-            events.append(TextChunk(OPEN + self._buffer))
         elif self._state == "arguments":
             if self._buffer:
                 events.append(ToolCallChunk(self._buffer))

@@ -164,6 +164,7 @@ class LlamaCppBackend:
             output=OutputPipeline(
                 stop_sequences=request.stop_sequences,
                 parse_tools=bool(request.tools) and request.tool_mode.kind != "none",
+                calls_only=bool(request.tools) and request.tool_mode.kind == "required",
             ),
             deliver=deliver,
             batch_priority=request.priority == "batch",

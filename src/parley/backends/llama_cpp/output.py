@@ -16,9 +16,11 @@ from parley.backends.toolcalls import ParserEvent, ToolCallParser
 
 
 class OutputPipeline:
-    def __init__(self, *, stop_sequences: tuple[str, ...], parse_tools: bool) -> None:
+    def __init__(
+        self, *, stop_sequences: tuple[str, ...], parse_tools: bool, calls_only: bool = False
+    ) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self._parser = ToolCallParser(enabled=parse_tools)
+        self._parser = ToolCallParser(enabled=parse_tools, calls_only=calls_only)
         self._stops = StopMatcher(stop_sequences)
         self.tool_calls = 0
         self.stop_sequence: str | None = None
