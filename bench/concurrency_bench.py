@@ -5,7 +5,9 @@ another (distinct prompts asking for long stories, greedy, ``--max-tokens`` each
 Reported: output tokens (equal work when answers run to the limit), aggregate output
 tokens/s over the phase's wall time, and p50/p99 time to first token.
 Part 2: one client holds a ``--turns``-turn conversation, resending the growing history
-each turn as agents do; reported: time to first token per turn.
+each turn as agents do; reported: time to first token per turn. With
+``--conversations K`` it holds K conversations that take turns (more than the slots:
+each comes back after the others have used its slot).
 Targets alternate phase by phase so machine noise hits them alike; with ``--rounds N``
 the whole sequence runs N times, the order of targets reversed every other round,
 and medians over rounds are reported (ratios with their range).
@@ -122,29 +124,28 @@ async def concurrency_phase(
     }
 
 
-async def conversation(
-    url: str, key: str, model: str, turns: int, max_tokens: int, run: int
+async def conversations(
+    url: str, key: str, model: str, turns: int, max_tokens: int, run: int, count: int
 ) -> list[float]:
-    history: list[dict[str, Any]] = []
-    ttfts = []
+    """``count`` conversations taking turns, one request at a time; time to first token
+    per turn (the median over the conversations)."""
+    histories: list[list[dict[str, Any]]] = [[] for _ in range(count)]
+    per_turn = []
     fresh = httpx.Limits(max_keepalive_connections=0)
     async with httpx.AsyncClient(timeout=600, limits=fresh) as client:
         for turn in range(turns):
-            question = QUESTIONS[turn % len(QUESTIONS)]
-            text = f"Conversation {run}. {question}" if turn == 0 else question
-            history.append(
-                {
-                    "role": "user",
-                    "content": [
-                        {"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}
-                    ],
-                }
-            )
-            ttft, _, answer = await stream(client, url, key, model, history, max_tokens)
-            ttfts.append(ttft)
-            history[-1] = {"role": "user", "content": text}
-            history.append({"role": "assistant", "content": answer.strip() or "OK."})
-    return ttfts
+            ttfts = []
+            for k, history in enumerate(histories):
+                question = QUESTIONS[(turn + k) % len(QUESTIONS)]
+                text = f"Conversation {run}.{k}. {question}" if turn == 0 else question
+                marked = {"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}
+                history.append({"role": "user", "content": [marked]})
+                ttft, _, answer = await stream(client, url, key, model, history, max_tokens)
+                ttfts.append(ttft)
+                history[-1] = {"role": "user", "content": text}
+                history.append({"role": "assistant", "content": answer.strip() or "OK."})
+            per_turn.append(statistics.median(ttfts))
+    return per_turn
 
 
 async def main() -> None:
@@ -154,17 +155,20 @@ async def main() -> None:
     parser.add_argument("--target", action="append", required=True, help="name=base_url")
     parser.add_argument("--api-key", default="none")
     parser.add_argument("--model", default="smollm2-135m-instruct")
-    parser.add_argument("--concurrency", default="1,4,8")
+    parser.add_argument("--concurrency", default="1,4,8", help='"" skips part 1')
     parser.add_argument("--requests", type=int, default=3, help="per stream and phase")
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--turns", type=int, default=20)
     parser.add_argument("--turn-max-tokens", type=int, default=48)
+    parser.add_argument(
+        "--conversations", type=int, default=1, help="held at once in part 2, taking turns"
+    )
     parser.add_argument("--rounds", type=int, default=1, help="repeats, order reversed each")
     args = parser.parse_args()
     targets = dict(t.split("=", 1) for t in args.target)
     for url in targets.values():  # warm-up
         await concurrency_phase(url, args.api_key, args.model, 1, 1, 16, run=-1)
-    levels = [int(x) for x in args.concurrency.split(",")]
+    levels = [int(x) for x in args.concurrency.split(",") if x]
     table: Table = {c: {name: [] for name in targets} for c in levels}
     turns: dict[str, list[list[float]]] = {name: [] for name in targets}
     for r in range(args.rounds):
@@ -186,8 +190,14 @@ async def main() -> None:
                 )
         for name, url in order:
             turns[name].append(
-                await conversation(
-                    url, args.api_key, args.model, args.turns, args.turn_max_tokens, run=r
+                await conversations(
+                    url,
+                    args.api_key,
+                    args.model,
+                    args.turns,
+                    args.turn_max_tokens,
+                    run=r,
+                    count=args.conversations,
                 )
             )
     report(table, turns, args)
@@ -227,7 +237,10 @@ def report(table: Table, turns: dict[str, list[list[float]]], args: argparse.Nam
                 a["tok_s"] / b["tok_s"] for a, b in zip(rows[names[0]], rows[names[1]], strict=True)
             ]
             print(f"- {c} streams: {names[0]} / {names[1]} aggregate tok/s = {spread(ratios)}")
-    print(f"\n{args.turns}-turn conversation, time to first token per turn (ms, median):\n")
+    print(
+        f"\n{args.conversations} {args.turns}-turn conversation(s) taking turns, time to "
+        "first token per turn (ms, median):\n"
+    )
     print("| turn | " + " | ".join(names) + " |")
     print("|---|" + "---|" * len(names))
     for i in range(args.turns):

@@ -194,3 +194,51 @@ async def test_interactive_work_preempts_batch_work(tmp_path: Path) -> None:
     assert interactive == "max_tokens"
     assert outcomes.count("preempted") == 1  # exactly one slot was taken back
     assert set(outcomes) - {"preempted"} <= {"max_tokens", "end_turn"}
+
+
+@pytest.mark.parametrize("cache_ram_mib", [1024, 6, 0])
+async def test_conversations_outnumbering_slots_come_back_from_host_memory(
+    tmp_path: Path, cache_ram_mib: int
+) -> None:
+    """One slot, three conversations in turn: each evicts the previous one's KV cache.
+    With host memory for evicted prompts, a conversation that comes back reads its
+    prefix from there (and answers as before); with room for only one copy (a copy is
+    about 4.4 MiB here) the least recently used went; without it, everything is prefilled."""
+    model = {"id": MODEL, "options": {"slots": 1, "cache_ram_mib": cache_ram_mib}}
+    settings = make_settings(tmp_path, models=[model])
+    async with running(create_app(settings)) as app:
+        client = sdk_client(app, default_headers={"anthropic-version": "2023-06-01"})
+
+        async def ask(persona: str) -> anthropic.types.Message:
+            system = [
+                {
+                    "type": "text",
+                    "text": f"You are {persona}. " + "Answer briefly and kindly. " * 30,
+                    "cache_control": {"type": "ephemeral"},
+                }
+            ]
+            return await client.messages.create(
+                model=MODEL,
+                max_tokens=16,
+                system=system,
+                extra_body={"temperature": 0.0},
+                messages=[{"role": "user", "content": "What do you do?"}],
+            )
+
+        first = await ask("a baker")
+        await ask("a sailor")
+        await ask("a gardener")
+        again = await ask("a baker")
+        ram = app.state.services.catalog.resolve(MODEL).backend._engine._ram
+    written = first.usage.cache_creation_input_tokens
+    assert written > 100
+    assert again.content[0].text == first.content[0].text  # type: ignore[union-attr]
+    if cache_ram_mib == 1024:
+        assert again.usage.cache_read_input_tokens == written
+        assert len(ram) == 3 and 0 < ram.used_bytes <= cache_ram_mib * 2**20
+    elif cache_ram_mib == 6:
+        assert again.usage.cache_read_input_tokens == 0
+        assert len(ram) == 1 and 0 < ram.used_bytes <= cache_ram_mib * 2**20
+    else:
+        assert again.usage.cache_read_input_tokens == 0
+        assert ram is None

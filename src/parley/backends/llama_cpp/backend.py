@@ -68,6 +68,9 @@ class LlamaCppOptions(BaseModel):
     # new turn); llama.cpp's own choice when layers are offloaded to a GPU. The
     # measurements behind it are in bench/RESULTS.md (issue #7).
     flash_attention: Literal["auto", "on", "off"] = "auto"
+    cache_ram_mib: int = Field(
+        1024, ge=0, description="host memory for prompts evicted from slots (MiB); 0: off"
+    )
     chat_template: str | None = Field(None, description="Jinja source overriding the GGUF's")
     max_output_tokens: int | None = Field(None, ge=1)
     max_queue: int = Field(
@@ -96,6 +99,7 @@ class LlamaCppBackend:
             n_batch=self.options.n_batch,
             n_threads=self.options.n_threads,
             flash_attention=_flash_attention(self.options),
+            cache_ram_bytes=self.options.cache_ram_mib * 2**20,
         )
         self._template = ChatTemplate(
             self.options.chat_template or model.chat_template(),

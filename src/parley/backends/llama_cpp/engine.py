@@ -10,7 +10,11 @@ batching, as llama.cpp's own server does it.
 
 Prefix reuse: a slot keeps the tokens its KV cache holds after a job ends. A new job
 goes to the free slot sharing the longest prefix with its prompt and only the rest is
-prefilled; ``PromptProcessed.cached_tokens`` says how much was reused.
+prefilled; ``PromptProcessed.cached_tokens`` says how much was reused. With a host
+memory budget (``cache_ram_bytes``), a slot about to lose most of what it holds is
+copied out first, and a prompt that shares more with a kept copy than with its slot
+gets the copy written back (``ram_cache.py``), so conversations outnumbering the slots
+still only prefill their new tokens.
 
 Priority: interactive jobs are admitted before batch jobs, and when an interactive job
 finds every slot busy while one holds a batch job, that batch job is preempted (it
@@ -38,6 +42,7 @@ import llama_cpp as lc
 from parley.backends.base import BackendEvent, Finished, FinishReason, PromptProcessed
 from parley.backends.llama_cpp.model import LlamaModel
 from parley.backends.llama_cpp.output import OutputPipeline
+from parley.backends.llama_cpp.ram_cache import RamCache, common_prefix
 from parley.errors import InternalError, ParleyError, PreemptedError
 
 log = logging.getLogger(__name__)
@@ -76,6 +81,7 @@ class EngineConfig:
     n_batch: int = 512
     n_threads: int = 0  # 0: all cores
     flash_attention: bool | None = None  # None: llama.cpp decides
+    cache_ram_bytes: int = 0  # host memory for prompts evicted from slots; 0: none
 
     def threads(self) -> int:
         return self.n_threads or os.cpu_count() or 1
@@ -110,6 +116,7 @@ class Engine:
         self._closing = False
         self._clock = 0
         self._piece_buf = ctypes.create_string_buffer(256)
+        self._ram = RamCache(config.cache_ram_bytes) if config.cache_ram_bytes else None
         self._ctx = new_context(model, config)
         self._memory = lc.llama_get_memory(self._ctx)
         self.ctx_per_slot = int(lc.llama_n_ctx_seq(self._ctx))
@@ -200,10 +207,12 @@ class Engine:
         free = [s for s in self._slots if s.job is None]
         if not free:
             return None
-        return max(free, key=lambda s: (_common_prefix(s.cached, prompt), -s.last_used))
+        return max(free, key=lambda s: (common_prefix(s.cached, prompt), -s.last_used))
 
     def _assign(self, slot: _Slot, job: Job) -> None:
-        reuse = _common_prefix(slot.cached, job.prompt)
+        reuse = common_prefix(slot.cached, job.prompt)
+        if self._ram is not None:
+            reuse = self._swap(slot, job.prompt, reuse)
         if reuse == len(job.prompt):
             reuse -= 1  # the last prompt token must be decoded again for its logits
         lc.llama_memory_seq_rm(self._memory, slot.seq_id, reuse, -1)
@@ -214,6 +223,18 @@ class Engine:
         self._clock += 1
         slot.last_used = self._clock
         job.deliver([PromptProcessed(input_tokens=len(job.prompt), cached_tokens=reuse)])
+
+    def _swap(self, slot: _Slot, prompt: list[int], reuse: int) -> int:
+        """Copy out what the slot is about to lose, and write back a kept prompt that
+        shares more with ``prompt``; returns how many of the slot's tokens ``prompt`` reuses."""
+        assert self._ram is not None
+        if reuse * 2 < len(slot.cached):
+            self._ram.save(self._ctx, slot.seq_id, slot.cached)
+        restored = self._ram.restore(self._ctx, slot.seq_id, prompt, reuse)
+        if restored is None:
+            return reuse
+        slot.cached = restored
+        return common_prefix(restored, prompt)
 
     def _step(self) -> None:
         batch = self._batch
@@ -309,11 +330,3 @@ class Engine:
                     job = queue.popleft()
                     job.deliver(error)
                     lc.llama_sampler_free(job.sampler)
-
-
-def _common_prefix(a: list[int], b: list[int]) -> int:
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i

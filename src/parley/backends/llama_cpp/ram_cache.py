@@ -1,0 +1,100 @@
+"""Prompts evicted from slots, kept in host memory (llama-server's ``--cache-ram``).
+
+A slot's KV cache holds one prompt. When the slot is given to a request with a
+different prompt, what it held is lost, and a conversation that comes back after more
+conversations than slots have passed through would prefill from its first token.
+Before a slot loses most of what it holds, the engine copies its sequence state
+(``llama_state_seq_get_data``) here; a request whose prompt shares a longer prefix
+with a copy than with its slot gets the copy written back into the slot
+(``llama_state_seq_set_data``), and only the rest is prefilled.
+
+Copies are few and large, so lookups scan them all. A new copy replaces the copies
+whose tokens it extends (the same conversation, earlier turns); least recently used
+copies go first once the byte budget is reached. Only the engine thread calls this.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import llama_cpp as lc
+
+# Shorter prompts are cheaper to prefill again than to copy and keep.
+MIN_TOKENS = 64
+
+
+@dataclass(eq=False)
+class _Copy:
+    tokens: list[int]
+    state: ctypes.Array[ctypes.c_uint8]
+
+
+class RamCache:
+    def __init__(self, budget_bytes: int) -> None:
+        self.budget_bytes = budget_bytes
+        self.used_bytes = 0
+        self._copies: OrderedDict[int, _Copy] = OrderedDict()
+        self._next_key = 0
+
+    def __len__(self) -> int:
+        return len(self._copies)
+
+    def save(self, ctx: Any, seq_id: int, tokens: list[int]) -> None:
+        """Copy sequence ``seq_id`` of ``ctx``, which holds ``tokens``, if worth it."""
+        if len(tokens) < MIN_TOKENS:
+            return
+        holder = next((k for k, c in self._copies.items() if _extends(c.tokens, tokens)), None)
+        if holder is not None:  # a copy already holds all of it
+            self._copies.move_to_end(holder)
+            return
+        size = int(lc.llama_state_seq_get_size(ctx, seq_id))
+        if size > self.budget_bytes:
+            return
+        state = (ctypes.c_uint8 * size)()
+        if int(lc.llama_state_seq_get_data(ctx, state, size, seq_id)) != size:
+            return
+        for key in [k for k, c in self._copies.items() if _extends(tokens, c.tokens)]:
+            self._drop(key)
+        while self._copies and self.used_bytes + size > self.budget_bytes:
+            self._drop(next(iter(self._copies)))
+        self._copies[self._next_key] = _Copy(list(tokens), state)
+        self._next_key += 1
+        self.used_bytes += size
+
+    def restore(self, ctx: Any, seq_id: int, prompt: list[int], held: int) -> list[int] | None:
+        """Write into ``seq_id`` the copy sharing the longest prefix with ``prompt``, if
+        that prefix is longer than the ``held`` tokens the sequence already shares with
+        it. Returns the tokens the sequence holds after the write (llama.cpp empties it
+        first, and leaves it empty if the write fails), or None when it was not touched."""
+        best_key, best = None, held
+        for key, copy in self._copies.items():
+            shared = common_prefix(copy.tokens, prompt)
+            if shared > best and shared >= MIN_TOKENS:
+                best_key, best = key, shared
+        if best_key is None:
+            return None
+        copy = self._copies[best_key]
+        self._copies.move_to_end(best_key)
+        if int(lc.llama_state_seq_set_data(ctx, copy.state, len(copy.state), seq_id)) == 0:
+            self._drop(best_key)
+            return []
+        return list(copy.tokens)
+
+    def _drop(self, key: int) -> None:
+        self.used_bytes -= len(self._copies.pop(key).state)
+
+
+def common_prefix(a: list[int], b: list[int]) -> int:
+    """How many leading tokens ``a`` and ``b`` share."""
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+def _extends(longer: list[int], shorter: list[int]) -> bool:
+    return len(longer) >= len(shorter) and longer[: len(shorter)] == shorter
