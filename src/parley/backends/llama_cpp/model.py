@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import ctypes
 import importlib.util
+import itertools
 import logging
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,7 @@ class LlamaModel:
         self.add_bos = bool(lc.llama_vocab_get_add_bos(self.vocab))
         self.bos_text = self.token_text(lc.llama_vocab_bos(self.vocab))
         self.eos_text = self.token_text(lc.llama_vocab_eos(self.vocab))
+        self._piece_lengths: dict[int, int] = {}
 
     def close(self) -> None:
         if self.ptr:
@@ -126,19 +128,26 @@ class LlamaModel:
         many leading tokens lie entirely before it."""
         if not offsets:
             return []
-        buf = ctypes.create_string_buffer(256)
-        ends: list[int] = []
-        total = 0
-        for index, token in enumerate(tokens):
-            if not (index == 0 and self.add_bos and token == lc.llama_vocab_bos(self.vocab)):
-                n = lc.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, True)
-                total += max(n, 0)
-            ends.append(total)
+        lengths = [self._piece_length(token) for token in tokens]
+        if tokens and self.add_bos and tokens[0] == lc.llama_vocab_bos(self.vocab):
+            lengths[0] = 0  # added by tokenize, not written in the text
+        ends = list(itertools.accumulate(lengths))
         positions = []
         for offset in offsets:
             limit = len(text[:offset].encode("utf-8"))
             positions.append(bisect.bisect_right(ends, limit))
         return positions
+
+    def _piece_length(self, token: int) -> int:
+        """Bytes of ``token``'s text as a template writes it (special tokens included);
+        looked up once per token, as prompts repeat the same ones turn after turn."""
+        n = self._piece_lengths.get(token)
+        if n is None:
+            buf = ctypes.create_string_buffer(64)
+            n = lc.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, True)
+            n = abs(n)  # negative: the buffer was too small, and -n is the length
+            self._piece_lengths[token] = n
+        return n
 
     def is_eog(self, token: int) -> bool:
         return bool(lc.llama_vocab_is_eog(self.vocab, token))
