@@ -7,7 +7,11 @@ off, and times ``llama_decode`` for the shapes a server meets:
 - one decode step (one token per sequence) for 1 and for ``--slots`` sequences, at
   growing context lengths;
 - a conversation's new turn: ``--new`` prompt tokens on top of ``--cached`` tokens
-  already in the KV cache.
+  already in the KV cache;
+- one decode step of 4 sequences at 128 tokens, in consecutive slots (0-3) and in
+  scattered ones (0, 2, 4, 6): llama.cpp decodes each run of consecutive sequence ids
+  of a non-unified cache as its own micro-batch, which is why the engine's slot choice
+  keeps busy sequences together.
 
 No HTTP and no Python beyond the calls themselves: the figures are the engine's.
 
@@ -26,6 +30,7 @@ import llama_cpp as lc
 from parley.backends.llama_cpp.engine import EngineConfig, new_context
 from parley.backends.llama_cpp.model import LlamaModel, resolve_gguf
 
+SPREADS = ([0, 1, 2, 3], [0, 2, 4, 6])  # needs --slots 7 or more
 TEXT = "The keeper climbed the stairs of the lighthouse as the storm came in. " * 400
 
 
@@ -69,10 +74,11 @@ class Probe:
             for start in range(0, length, 512):
                 self.decode([(seq, p) for p in range(start, min(start + 512, length))])
 
-    def step(self, n_seqs: int, length: int, repeats: int) -> float:
-        """Median time of one decode step of ``n_seqs`` sequences at ``length``."""
-        self.fill(range(n_seqs), length)
-        times = [self.decode([(s, length + k) for s in range(n_seqs)]) for k in range(repeats)]
+    def step(self, seqs: list[int], length: int, repeats: int) -> float:
+        """Median time of one decode step of sequences ``seqs`` at ``length``."""
+        for seq in seqs:
+            self.fill(range(seq, seq + 1), length)
+        times = [self.decode([(s, length + k) for s in seqs]) for k in range(repeats)]
         return statistics.median(times[1:])
 
     def new_turn(self, cached: int, new: int, repeats: int) -> float:
@@ -103,14 +109,18 @@ def main() -> None:
     rows: dict[str, list[str]] = {}
     for flash in (True, False):
         probe = Probe(model, args, flash)
-        cells = [f"{probe.step(1, n, args.repeats):.1f}" for n in lengths]
-        cells += [f"{probe.step(args.slots, n, args.repeats):.1f}" for n in lengths]
+        every = list(range(args.slots))
+        cells = [f"{probe.step([0], n, args.repeats):.1f}" for n in lengths]
+        cells += [f"{probe.step(every, n, args.repeats):.1f}" for n in lengths]
         cells.append(f"{probe.new_turn(args.cached, args.new, args.repeats):.1f}")
+        for seqs in SPREADS:
+            cells.append(f"{probe.step(seqs, 128, args.repeats):.1f}")
         rows["on" if flash else "off"] = cells
         probe.close()
     model.close()
     heads = [f"1 seq @{n}" for n in lengths] + [f"{args.slots} seq @{n}" for n in lengths]
     heads.append(f"{args.new} new after {args.cached}")
+    heads += [f"4 seq {','.join(map(str, seqs))} @128" for seqs in SPREADS]
     print(f"llama_decode ms, {args.threads} threads (median of {args.repeats})\n")
     print("| flash attention | " + " | ".join(heads) + " |")
     print("|---|" + "---|" * len(heads))

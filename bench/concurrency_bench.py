@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import json
 import statistics
+import sys
 import time
 from typing import Any
 
@@ -187,6 +188,11 @@ async def main() -> None:
                         args.max_tokens,
                         run=100 * r + c,
                     )
+                )
+                done = table[c][name][-1]
+                print(
+                    f"round {r + 1}, {c} streams, {name}: {done['tok_s']:.1f} tok/s",
+                    file=sys.stderr,
                 )
         for name, url in order:
             turns[name].append(

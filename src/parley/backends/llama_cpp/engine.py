@@ -16,6 +16,13 @@ copied out first, and a prompt that shares more with a kept copy than with its s
 gets the copy written back (``ram_cache.py``), so conversations outnumbering the slots
 still only prefill their new tokens.
 
+Slot choice also keeps the busy sequences' ids consecutive where it can: llama.cpp
+splits a decode over a non-unified cache into one micro-batch per run of consecutive
+sequence ids, so 4 streams in slots 0-3 take one graph evaluation per step where slots
+0, 2, 5 and 7 would take four. Among the free slots reusing the most of a prompt
+(often all of them, when only a chat template's opening is shared), the one that
+leaves the fewest runs wins.
+
 Priority: interactive jobs are admitted before batch jobs, and when an interactive job
 finds every slot busy while one holds a batch job, that batch job is preempted (it
 fails with ``PreemptedError`` and the batch worker retries it), so batch work delays
@@ -65,7 +72,9 @@ class Job:
 
 
 @dataclass(eq=False)
-class _Slot:
+class Slot:
+    """One sequence of the context: the tokens its KV cache holds, and its job."""
+
     seq_id: int
     cached: list[int] = field(default_factory=list)
     job: Job | None = None
@@ -85,6 +94,26 @@ class EngineConfig:
 
     def threads(self) -> int:
         return self.n_threads or os.cpu_count() or 1
+
+
+def pick_slot(slots: list[Slot], prompt: list[int]) -> Slot | None:
+    """The free slot for ``prompt``: the one reusing the longest prefix of it; among
+    those, the one leaving the busy sequence ids in the fewest runs; then the least
+    recently used. None when every slot is busy."""
+    free = [s for s in slots if s.job is None]
+    if not free:
+        return None
+    busy = {s.seq_id for s in slots if s.job is not None}
+    return max(
+        free,
+        key=lambda s: (common_prefix(s.cached, prompt), -_runs(busy | {s.seq_id}), -s.last_used),
+    )
+
+
+def _runs(seq_ids: set[int]) -> int:
+    """How many runs of consecutive ids ``seq_ids`` forms: llama.cpp decodes each run
+    of a non-unified cache as a separate micro-batch (``split_equal``)."""
+    return sum(1 for i in seq_ids if i - 1 not in seq_ids)
 
 
 def new_context(model: LlamaModel, config: EngineConfig) -> Any:
@@ -112,7 +141,7 @@ class Engine:
         self.config = config
         self._cv = threading.Condition()
         self._waiting: dict[bool, deque[Job]] = {False: deque(), True: deque()}
-        self._slots = [_Slot(seq_id=i) for i in range(config.slots)]
+        self._slots = [Slot(seq_id=i) for i in range(config.slots)]
         self._closing = False
         self._clock = 0
         self._piece_buf = ctypes.create_string_buffer(256)
@@ -185,14 +214,14 @@ class Engine:
         for batch_priority in (False, True):
             queue = self._waiting[batch_priority]
             while queue:
-                slot = self._pick_slot(queue[0].prompt)
+                slot = pick_slot(self._slots, queue[0].prompt)
                 if slot is None and not batch_priority:
                     slot = self._preempt_batch_job()
                 if slot is None:
                     return  # interactive jobs still waiting: admit no batch job either
                 self._assign(slot, queue.popleft())
 
-    def _preempt_batch_job(self) -> _Slot | None:
+    def _preempt_batch_job(self) -> Slot | None:
         """Free the slot of the batch job that has produced least, for interactive work."""
         batch_slots = [s for s in self._slots if s.job is not None and s.job.batch_priority]
         if not batch_slots:
@@ -203,13 +232,7 @@ class Engine:
         self._release(victim)
         return victim
 
-    def _pick_slot(self, prompt: list[int]) -> _Slot | None:
-        free = [s for s in self._slots if s.job is None]
-        if not free:
-            return None
-        return max(free, key=lambda s: (common_prefix(s.cached, prompt), -s.last_used))
-
-    def _assign(self, slot: _Slot, job: Job) -> None:
+    def _assign(self, slot: Slot, job: Job) -> None:
         reuse = common_prefix(slot.cached, job.prompt)
         if self._ram is not None:
             reuse = self._swap(slot, job.prompt, reuse)
@@ -224,7 +247,7 @@ class Engine:
         slot.last_used = self._clock
         job.deliver([PromptProcessed(input_tokens=len(job.prompt), cached_tokens=reuse)])
 
-    def _swap(self, slot: _Slot, prompt: list[int], reuse: int) -> int:
+    def _swap(self, slot: Slot, prompt: list[int], reuse: int) -> int:
         """Copy out what the slot is about to lose, and write back a kept prompt that
         shares more with ``prompt``; returns how many of the slot's tokens ``prompt`` reuses."""
         assert self._ram is not None
@@ -239,7 +262,7 @@ class Engine:
     def _step(self) -> None:
         batch = self._batch
         batch.n_tokens = 0
-        to_sample: list[tuple[_Slot, int]] = []
+        to_sample: list[tuple[Slot, int]] = []
         for slot in self._slots:
             if slot.job is not None and slot.next_token is not None:
                 to_sample.append((slot, self._add(slot, [slot.next_token])))
@@ -260,7 +283,7 @@ class Engine:
         for slot, index in to_sample:
             self._sample(slot, index)
 
-    def _add(self, slot: _Slot, tokens: list[int]) -> int:
+    def _add(self, slot: Slot, tokens: list[int]) -> int:
         """Append ``tokens`` of ``slot`` to the batch; logits only for the last one."""
         batch = self._batch
         pos = len(slot.cached)
@@ -275,7 +298,7 @@ class Engine:
         slot.cached.extend(tokens)
         return int(batch.n_tokens) - 1
 
-    def _sample(self, slot: _Slot, index: int) -> None:
+    def _sample(self, slot: Slot, index: int) -> None:
         job = slot.job
         assert job is not None
         if job.max_tokens == 0:
@@ -298,7 +321,7 @@ class Engine:
             if events:
                 job.deliver(events)
 
-    def _finish(self, slot: _Slot, reason: FinishReason, events: list[BackendEvent]) -> None:
+    def _finish(self, slot: Slot, reason: FinishReason, events: list[BackendEvent]) -> None:
         job = slot.job
         assert job is not None
         events = events + job.output.finish()
@@ -309,7 +332,7 @@ class Engine:
         job.deliver(events)
         self._release(slot)
 
-    def _release(self, slot: _Slot) -> None:
+    def _release(self, slot: Slot) -> None:
         if slot.job is not None:
             lc.llama_sampler_free(slot.job.sampler)
         slot.job = None

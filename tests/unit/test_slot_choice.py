@@ -1,0 +1,54 @@
+"""Which free slot a prompt goes to: reuse first, then one micro-batch, then LRU."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from parley.backends.llama_cpp.engine import Slot, pick_slot
+
+BUSY: Any = object()  # any job: the engine only checks that a slot has one
+
+
+def slots(busy: set[int], count: int = 8) -> list[Slot]:
+    """``count`` slots, ``busy`` ones running a job; the highest id is least recently used."""
+    return [
+        Slot(seq_id=i, job=BUSY if i in busy else None, last_used=count - i) for i in range(count)
+    ]
+
+
+def test_every_slot_busy_is_none() -> None:
+    assert pick_slot(slots(set(range(4)), count=4), [1, 2]) is None
+
+
+def test_a_slot_next_to_the_busy_ones_wins_over_the_least_recently_used() -> None:
+    chosen = pick_slot(slots({0, 1, 2}), [1, 2, 3])
+    assert chosen is not None and chosen.seq_id == 3
+
+
+def test_a_gap_is_filled() -> None:
+    chosen = pick_slot(slots({0, 1, 2, 4}), [1, 2, 3])
+    assert chosen is not None and chosen.seq_id == 3
+
+
+def test_among_equals_the_least_recently_used_wins() -> None:
+    assert pick_slot(slots(set()), [1, 2, 3]).seq_id == 7  # type: ignore[union-attr]
+    chosen = pick_slot(slots({3}), [1, 2, 3])  # 2 and 4 both keep one run
+    assert chosen is not None and chosen.seq_id == 4
+
+
+def test_the_longest_reusable_prefix_wins_over_one_micro_batch() -> None:
+    prompt = list(range(100))
+    table = slots({0, 1})
+    table[6].cached = prompt[:20]
+    table[7].cached = prompt[:19]
+    chosen = pick_slot(table, prompt)
+    assert chosen is not None and chosen.seq_id == 6
+
+
+def test_equal_prefixes_go_to_one_micro_batch() -> None:
+    prompt = list(range(100))
+    table = slots({0, 1})
+    for slot in table:
+        slot.cached = [*prompt[:20], -1]  # a shared chat-template opening, then another prompt
+    chosen = pick_slot(table, prompt)
+    assert chosen is not None and chosen.seq_id == 2
