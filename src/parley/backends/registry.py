@@ -1,7 +1,8 @@
 """Backend kinds by name, each with the options model its config table must satisfy.
 
-``build_backend`` validates a model's ``options`` against its kind's model at load
-time, so a typo in the config fails at start-up with the field named.
+``parse_options`` validates a model's ``options`` against its kind's model (the CLI
+calls it as it reads the settings, ``build_backend`` again as it builds the backend),
+so a typo in the config fails at start-up with the field named.
 """
 
 from __future__ import annotations
@@ -50,14 +51,19 @@ class BackendConfigError(ValueError):
     """A model's backend kind or options are wrong; the message says which."""
 
 
-def build_backend(name: str, kind: str, options: dict[str, Any]) -> Backend:
+def parse_options(name: str, kind: str, options: dict[str, Any]) -> tuple[BackendKind, BaseModel]:
+    """The backend kind ``kind`` and ``options`` parsed by its options model."""
     if kind not in KINDS:
         raise BackendConfigError(
             f"model {name!r}: unknown backend {kind!r}; known: {', '.join(sorted(KINDS))}"
         )
     spec = KINDS[kind]()
     try:
-        parsed = spec.options.model_validate(options)
+        return spec, spec.options.model_validate(options)
     except ValidationError as exc:
         raise BackendConfigError(f"model {name!r}: invalid {kind} options: {exc}") from exc
+
+
+def build_backend(name: str, kind: str, options: dict[str, Any]) -> Backend:
+    spec, parsed = parse_options(name, kind, options)
     return spec.factory(name, parsed)

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from pydantic import ValidationError
 
+from parley.backends.registry import BackendConfigError, parse_options
 from parley.config import Settings, load_settings
 from parley.keys import KeyService
 from parley.organization import Bootstrap, bootstrap
@@ -28,10 +30,17 @@ def config_option(func: F) -> F:
 
 
 def settings_from(config_file: Path | None) -> Settings:
+    """The settings, each model's backend options included, checked; a mistake ends the
+    command with the message naming the field rather than a traceback."""
     try:
-        return load_settings(config_file)
+        settings = load_settings(config_file)
+        for model in settings.models:
+            parse_options(model.id, model.backend, model.options)
     except FileNotFoundError as exc:
         raise click.UsageError(str(exc)) from None
+    except (ValidationError, BackendConfigError) as exc:
+        raise click.ClickException(f"invalid settings: {exc}") from None
+    return settings
 
 
 async def open_organization(settings: Settings) -> tuple[Database, KeyService, Bootstrap]:
