@@ -209,18 +209,7 @@ async def main() -> None:
     report(table, turns, args)
 
 
-# concurrency -> target -> one phase result per round
-Table = dict[int, dict[str, list[dict[str, float]]]]
-
-
-def spread(values: list[float]) -> str:
-    """The median, with the range when there are several rounds."""
-    middle = f"{statistics.median(values):.2f}"
-    return middle if len(values) == 1 else f"{middle} ({min(values):.2f} to {max(values):.2f})"
-
-
-def report(table: Table, turns: dict[str, list[list[float]]], args: argparse.Namespace) -> None:
-    names = list(turns)
+def report_streams(table: Table, names: list[str], args: argparse.Namespace) -> None:
     print(
         f"{args.requests} requests per stream, max_tokens {args.max_tokens}, greedy, "
         f"{args.rounds} round(s); medians over rounds\n"
@@ -243,6 +232,22 @@ def report(table: Table, turns: dict[str, list[list[float]]], args: argparse.Nam
                 a["tok_s"] / b["tok_s"] for a, b in zip(rows[names[0]], rows[names[1]], strict=True)
             ]
             print(f"- {c} streams: {names[0]} / {names[1]} aggregate tok/s = {spread(ratios)}")
+
+
+# concurrency -> target -> one phase result per round
+Table = dict[int, dict[str, list[dict[str, float]]]]
+
+
+def spread(values: list[float]) -> str:
+    """The median, with the range when there are several rounds."""
+    middle = f"{statistics.median(values):.2f}"
+    return middle if len(values) == 1 else f"{middle} ({min(values):.2f} to {max(values):.2f})"
+
+
+def report(table: Table, turns: dict[str, list[list[float]]], args: argparse.Namespace) -> None:
+    if table:
+        report_streams(table, list(turns), args)
+    names = list(turns)
     print(
         f"\n{args.conversations} {args.turns}-turn conversation(s) taking turns, time to "
         "first token per turn (ms, median):\n"
