@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from parley.backends.llama_cpp.engine import Slot, pick_slot
+from parley.backends.llama_cpp.ram_cache import common_prefix
 
 BUSY: Any = object()  # any job: the engine only checks that a slot has one
 
@@ -52,3 +56,26 @@ def test_equal_prefixes_go_to_one_micro_batch() -> None:
         slot.cached = [*prompt[:20], -1]  # a shared chat-template opening, then another prompt
     chosen = pick_slot(table, prompt)
     assert chosen is not None and chosen.seq_id == 2
+
+
+def test_common_prefix_of_equal_and_nested_lists() -> None:
+    tokens = list(range(300))
+    assert common_prefix(tokens, list(tokens)) == 300
+    assert common_prefix(tokens, tokens[:299]) == common_prefix(tokens[:299], tokens) == 299
+    assert common_prefix([], tokens) == 0
+
+
+@given(
+    shared=st.lists(st.integers(0, 3), max_size=700),
+    a=st.lists(st.integers(0, 3), max_size=300),
+    b=st.lists(st.integers(0, 3), max_size=300),
+)
+def test_common_prefix_counts_leading_equal_tokens(
+    shared: list[int], a: list[int], b: list[int]
+) -> None:
+    left, right = shared + a, shared + b
+    expected = next(
+        (i for i, (x, y) in enumerate(zip(left, right, strict=False)) if x != y),
+        min(len(left), len(right)),
+    )
+    assert common_prefix(left, right) == common_prefix(right, left) == expected

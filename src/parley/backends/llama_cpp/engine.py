@@ -236,8 +236,8 @@ class Engine:
         reuse = common_prefix(slot.cached, job.prompt)
         if self._ram is not None:
             reuse = self._swap(slot, job.prompt, reuse)
-        if reuse == len(job.prompt):
-            reuse -= 1  # the last prompt token must be decoded again for its logits
+        # The last prompt token is always decoded again, for its logits.
+        reuse = min(reuse, len(job.prompt) - 1)
         lc.llama_memory_seq_rm(self._memory, slot.seq_id, reuse, -1)
         slot.cached = job.prompt[:reuse]
         slot.pending = job.prompt[reuse:]

@@ -24,6 +24,7 @@ import llama_cpp as lc
 
 # Shorter prompts are cheaper to prefill again than to copy and keep.
 MIN_TOKENS = 64
+_CHUNK = 256
 
 
 @dataclass(eq=False)
@@ -69,6 +70,8 @@ class RamCache:
         that prefix is longer than the ``held`` tokens the sequence already shares with
         it. Returns the tokens the sequence holds after the write (llama.cpp empties it
         first, and leaves it empty if the write fails), or None when it was not touched."""
+        if len(prompt) - held < MIN_TOKENS:
+            return None  # too little left to prefill for a copy to save much
         best_key, best = None, held
         for key, copy in self._copies.items():
             shared = common_prefix(copy.tokens, prompt)
@@ -88,9 +91,13 @@ class RamCache:
 
 
 def common_prefix(a: list[int], b: list[int]) -> int:
-    """How many leading tokens ``a`` and ``b`` share."""
+    """How many leading tokens ``a`` and ``b`` share. Compared a chunk at a time (list
+    slices compare in C): prompts share thousands of tokens (a system prompt, earlier
+    turns), and the engine thread runs this for every free slot and kept copy."""
     n = min(len(a), len(b))
     i = 0
+    while i + _CHUNK <= n and a[i : i + _CHUNK] == b[i : i + _CHUNK]:
+        i += _CHUNK
     while i < n and a[i] == b[i]:
         i += 1
     return i
