@@ -8,10 +8,10 @@ off, and times ``llama_decode`` for the shapes a server meets:
   growing context lengths;
 - a conversation's new turn: ``--new`` prompt tokens on top of ``--cached`` tokens
   already in the KV cache;
-- one decode step of 4 sequences at 128 tokens, in consecutive slots (0-3) and in
-  scattered ones (0, 2, 4, 6): llama.cpp decodes each run of consecutive sequence ids
-  of a non-unified cache as its own micro-batch, which is why the engine's slot choice
-  keeps busy sequences together.
+- one decode step of 4 sequences at 128 tokens, in consecutive slots (0-3), in two
+  runs (0, 1, 4, 5) and in four (0, 2, 4, 6): llama.cpp decodes each run of
+  consecutive sequence ids of a non-unified cache as its own micro-batch, which is why
+  the engine's slot choice keeps busy sequences together.
 
 No HTTP and no Python beyond the calls themselves: the figures are the engine's.
 
@@ -30,7 +30,7 @@ import llama_cpp as lc
 from parley.backends.llama_cpp.engine import EngineConfig, new_context
 from parley.backends.llama_cpp.model import LlamaModel, resolve_gguf
 
-SPREADS = ([0, 1, 2, 3], [0, 2, 4, 6])  # needs --slots 7 or more
+SPREADS = ([0, 1, 2, 3], [0, 1, 4, 5], [0, 2, 4, 6])  # needs --slots 7 or more
 TEXT = "The keeper climbed the stairs of the lighthouse as the storm came in. " * 400
 
 

@@ -1,4 +1,5 @@
-"""Which free slot a prompt goes to: reuse first, then one micro-batch, then LRU."""
+"""Which free slot a prompt goes to: a long reusable prefix first, then one micro-batch,
+then the most reuse, then LRU."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from parley.backends.llama_cpp.engine import Slot, pick_slot
+from parley.backends.llama_cpp.engine import REUSE_WORTH_A_RUN, Slot, pick_slot
 from parley.backends.llama_cpp.ram_cache import common_prefix
 
 BUSY: Any = object()  # any job: the engine only checks that a slot has one
@@ -40,13 +41,35 @@ def test_among_equals_the_least_recently_used_wins() -> None:
     assert chosen is not None and chosen.seq_id == 4
 
 
-def test_the_longest_reusable_prefix_wins_over_one_micro_batch() -> None:
-    prompt = list(range(100))
+def test_a_long_reusable_prefix_wins_over_one_micro_batch() -> None:
+    prompt = list(range(200))
     table = slots({0, 1})
-    table[6].cached = prompt[:20]
-    table[7].cached = prompt[:19]
+    table[6].cached = prompt[: 20 + REUSE_WORTH_A_RUN]
+    table[7].cached = prompt[: 19 + REUSE_WORTH_A_RUN]
+    for slot in table[2:6]:
+        slot.cached = prompt[:20]
     chosen = pick_slot(table, prompt)
     assert chosen is not None and chosen.seq_id == 6
+
+
+def test_a_few_more_reusable_tokens_do_not_scatter_the_batch() -> None:
+    prompt = list(range(200))
+    table = slots({0, 1})
+    table[2].cached = prompt[:24]
+    table[3].cached = prompt[:25]
+    table[6].cached = prompt[: 24 + REUSE_WORTH_A_RUN - 1]
+    chosen = pick_slot(table, prompt)
+    assert chosen is not None and chosen.seq_id == 2
+
+
+def test_with_nothing_busy_the_longest_prefix_wins() -> None:
+    prompt = list(range(100))
+    table = slots(set())
+    table[5].cached = prompt[:30]
+    for slot in table[:5]:
+        slot.cached = prompt[:24]
+    chosen = pick_slot(table, prompt)
+    assert chosen is not None and chosen.seq_id == 5
 
 
 def test_equal_prefixes_go_to_one_micro_batch() -> None:
