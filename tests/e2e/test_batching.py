@@ -49,6 +49,18 @@ async def test_same_answer_alone_or_beside_seven_others(eight_slots: Any) -> Non
     assert [m.content[0].text for m in together] == alone  # type: ignore[union-attr]
 
 
+async def test_the_same_request_again_gets_the_same_answer(eight_slots: Any) -> None:
+    """The second time, the prompt is in a slot's KV cache and only its end is decoded;
+    the greedy answer must not change with that (llama.cpp computes a lone token of a
+    sequence differently, so the engine never decodes a prompt token alone)."""
+    client = sdk_client(eight_slots, default_headers={"anthropic-version": "2023-06-01"})
+    for topic in TOPICS:
+        first = await story(client, f"{topic}, told twice")
+        again = await story(client, f"{topic}, told twice")
+        assert again.usage.input_tokens == first.usage.input_tokens
+        assert again.content[0].text == first.content[0].text  # type: ignore[union-attr]
+
+
 async def test_streams_interleave_and_finish_independently(eight_slots: Any) -> None:
     client = sdk_client(eight_slots)
     seen_busy = 0

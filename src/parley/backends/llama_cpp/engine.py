@@ -121,6 +121,21 @@ def pick_slot(slots: list[Slot], prompt: list[int]) -> Slot | None:
     return max(near, key=lambda s: (-_runs(busy | {s.seq_id}), reuse[s.seq_id], -s.last_used))
 
 
+def prompt_chunk(pending: int, room: int) -> int:
+    """How many of a sequence's ``pending`` prompt tokens to decode in a batch with
+    ``room`` places left: as many as fit, but never one token alone while more follow,
+    nor so many that one is left over. llama.cpp's results for a sequence with a single
+    token in the batch differ from those for the same token among several of its
+    sequence (by 1.0 in a logit of the bundled model, measured), so a prompt token
+    decoded alone would make a request's greedy answer depend on how its prompt was
+    split, which depends on what it reused and on the other requests in the batch. A
+    one-token prompt is the exception; generated tokens are always decoded alone."""
+    if pending <= room:
+        return pending
+    take = room if pending - room >= 2 else pending - 2
+    return take if take >= 2 else 0
+
+
 def _runs(seq_ids: set[int]) -> int:
     """How many runs of consecutive ids ``seq_ids`` forms: llama.cpp decodes each run
     of a non-unified cache as a separate micro-batch (``split_equal``)."""
@@ -247,8 +262,9 @@ class Engine:
         reuse = common_prefix(slot.cached, job.prompt)
         if self._ram is not None:
             reuse = self._swap(slot, job.prompt, reuse)
-        # The last prompt token is always decoded again, for its logits.
-        reuse = min(reuse, len(job.prompt) - 1)
+        # The last two prompt tokens are always decoded again: the last for its logits,
+        # and with it one more, because a lone token takes another path (``prompt_chunk``).
+        reuse = max(0, min(reuse, len(job.prompt) - 2))
         lc.llama_memory_seq_rm(self._memory, slot.seq_id, reuse, -1)
         slot.cached = job.prompt[:reuse]
         slot.pending = job.prompt[reuse:]
@@ -289,9 +305,12 @@ class Engine:
                 slot.next_token = None
         for slot in self._slots:
             room = self.config.n_batch - batch.n_tokens
-            if slot.job is None or not slot.pending or room <= 0:
+            if slot.job is None or not slot.pending:
                 continue
-            chunk, slot.pending = slot.pending[:room], slot.pending[room:]
+            take = prompt_chunk(len(slot.pending), room)
+            if take == 0:
+                continue
+            chunk, slot.pending = slot.pending[:take], slot.pending[take:]
             last = self._add(slot, chunk)
             if not slot.pending:
                 to_sample.append((slot, last))
