@@ -263,7 +263,7 @@ class Engine:
         if self._ram is not None:
             reuse = self._swap(slot, job.prompt, reuse)
         # The last two prompt tokens are always decoded again: the last for its logits,
-        # and with it one more, because a lone token takes another path (``prompt_chunk``).
+        # and one more with it, as a lone token would give other results (``prompt_chunk``).
         reuse = max(0, min(reuse, len(job.prompt) - 2))
         lc.llama_memory_seq_rm(self._memory, slot.seq_id, reuse, -1)
         slot.cached = job.prompt[:reuse]
