@@ -41,35 +41,30 @@ def test_among_equals_the_least_recently_used_wins() -> None:
     assert chosen is not None and chosen.seq_id == 4
 
 
-def test_a_long_reusable_prefix_wins_over_one_micro_batch() -> None:
+def choose(busy: set[int], held: dict[int, int]) -> int:
+    """The slot chosen for a 200-token prompt when slot ``i`` holds its first
+    ``held[i]`` tokens (the others nothing)."""
     prompt = list(range(200))
-    table = slots({0, 1})
-    table[6].cached = prompt[: 20 + REUSE_WORTH_A_RUN]
-    table[7].cached = prompt[: 19 + REUSE_WORTH_A_RUN]
-    for slot in table[2:6]:
-        slot.cached = prompt[:20]
+    table = slots(busy)
+    for seq_id, count in held.items():
+        table[seq_id].cached = prompt[:count]
     chosen = pick_slot(table, prompt)
-    assert chosen is not None and chosen.seq_id == 6
+    assert chosen is not None
+    return chosen.seq_id
+
+
+def test_a_long_reusable_prefix_wins_over_one_micro_batch() -> None:
+    shared_opening = dict.fromkeys(range(2, 6), 20)
+    held = {**shared_opening, 6: 20 + REUSE_WORTH_A_RUN, 7: 19 + REUSE_WORTH_A_RUN}
+    assert choose({0, 1}, held) == 6
 
 
 def test_a_few_more_reusable_tokens_do_not_scatter_the_batch() -> None:
-    prompt = list(range(200))
-    table = slots({0, 1})
-    table[2].cached = prompt[:24]
-    table[3].cached = prompt[:25]
-    table[6].cached = prompt[: 24 + REUSE_WORTH_A_RUN - 1]
-    chosen = pick_slot(table, prompt)
-    assert chosen is not None and chosen.seq_id == 2
+    assert choose({0, 1}, {2: 24, 3: 25, 6: 24 + REUSE_WORTH_A_RUN - 1}) == 2
 
 
 def test_with_nothing_busy_the_longest_prefix_wins() -> None:
-    prompt = list(range(100))
-    table = slots(set())
-    table[5].cached = prompt[:30]
-    for slot in table[:5]:
-        slot.cached = prompt[:24]
-    chosen = pick_slot(table, prompt)
-    assert chosen is not None and chosen.seq_id == 5
+    assert choose(set(), {**dict.fromkeys(range(5), 24), 5: 30}) == 5
 
 
 def test_equal_prefixes_go_to_one_micro_batch() -> None:
