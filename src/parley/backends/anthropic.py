@@ -42,7 +42,7 @@ from parley.backends.base import (
     ToolResultPart,
 )
 from parley.backends.openai import affinity_key
-from parley.backends.upstream import Replica, ReplicaPool
+from parley.backends.upstream import Replica, ReplicaPool, upstream_client
 from parley.errors import InternalError, InvalidRequestError, OverloadedError, RateLimitError
 
 VERSION = "2023-06-01"
@@ -93,10 +93,7 @@ class AnthropicBackend:
         )
 
     async def start(self) -> None:
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(self.options.timeout, connect=5.0),
-            limits=httpx.Limits(max_connections=256),
-        )
+        self._client = upstream_client(self.options.timeout, httpx.Limits(max_connections=256))
         self.pool.start(self._client)
 
     async def aclose(self) -> None:

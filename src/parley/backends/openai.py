@@ -46,7 +46,7 @@ from parley.backends.chat_completions import (
     continuation,
 )
 from parley.backends.local_tokenizer import LocalTokenizer, load_tokenizer
-from parley.backends.upstream import ReplicaPool
+from parley.backends.upstream import ReplicaPool, upstream_client
 from parley.errors import InternalError, InvalidRequestError, OverloadedError, RateLimitError
 
 log = logging.getLogger(__name__)
@@ -98,9 +98,7 @@ class OpenAIBackend:
 
     async def start(self) -> None:
         limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(self.options.timeout, connect=5.0), limits=limits
-        )
+        self._client = upstream_client(self.options.timeout, limits)
         if self.options.tokenizer.startswith(("gguf:", "hf:")):
             self._local = await asyncio.to_thread(load_tokenizer, self.options.tokenizer)
         self.pool.start(self._client)

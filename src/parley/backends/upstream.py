@@ -9,6 +9,10 @@ one: its KV cache holds the conversation. A replica that fails before the first 
 candidate; a background task checks every replica's health endpoint and puts it back
 when it answers again. Nothing is retried after the first byte: by then the client
 has part of an answer.
+
+``upstream_client`` is the HTTP client every upstream backend uses: httpx with its
+connection errors made whole (see ``_Transport``), so a dying replica always reads as
+unreachable, never as Parley's own error.
 """
 
 from __future__ import annotations
@@ -26,6 +30,31 @@ import httpx
 from parley.errors import InternalError, OverloadedError
 
 log = logging.getLogger(__name__)
+
+
+class _Transport(httpx.AsyncHTTPTransport):
+    """httpx's transport, with one race turned into the connection error it is.
+
+    When the peer resets a connection just as it opens (a replica killed mid-accept),
+    anyio on uvloop (uvicorn's default loop) loses the socket before httpcore reads the
+    connection's details, and ``AttributeError`` escapes from httpx instead of
+    ``httpx.ConnectError``: the failover would not see it, nor the health check.
+    """
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await super().handle_async_request(request)
+        except AttributeError as exc:
+            raise httpx.ConnectError(
+                f"the connection closed as it opened ({exc})", request=request
+            ) from exc
+
+
+def upstream_client(timeout: float, limits: httpx.Limits) -> httpx.AsyncClient:
+    """The client for one upstream backend: ``timeout`` per read, 5 s to connect."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout, connect=5.0), transport=_Transport(limits=limits)
+    )
 
 
 @dataclass
