@@ -1,11 +1,14 @@
 """GBNF grammars that constrain decoding: tool calls and JSON output.
 
 JSON Schemas are converted with ``llama_cpp.llama_grammar.SchemaConverter`` (the
-Python port of llama.cpp's own converter). A tool-call grammar accepts exactly the
-``<tool_call>{"name": "<tool>", "arguments": <object>}</tool_call>`` form of
-``prompt.py``, one alternative per tool, with each tool's arguments bound to its
-``input_schema`` (required properties, enums, types). Once the grammar's root is
-complete only end-of-generation tokens remain possible, so the model stops.
+Python port of llama.cpp's own converter), with one correction: its string characters
+include raw control characters (a newline inside a string), which JSON forbids, so a
+model could write arguments no JSON parser accepts; ours are JSON's. A tool-call
+grammar accepts exactly the ``<tool_call>{"name": "<tool>", "arguments": <object>}
+</tool_call>`` form of ``prompt.py``, one alternative per tool, with each tool's
+arguments bound to its ``input_schema`` (required properties, enums, types). Once the
+grammar's root is complete only end-of-generation tokens remain possible, so the model
+stops.
 
 With ``tool_choice: auto`` the same grammar is installed lazily: it starts to apply
 when the model writes ``<tool_call>``, and the text before it is free.
@@ -17,7 +20,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from llama_cpp.llama_grammar import SchemaConverter
+from llama_cpp.llama_grammar import BuiltinRule, SchemaConverter
 
 from parley.backends.base import ToolMode, ToolSpec
 
@@ -32,8 +35,21 @@ class GrammarSpec:
     lazy_trigger: str | None = None
 
 
+# A character of a JSON string (RFC 8259 §7): anything but a quote, a backslash or a
+# control character U+0000-U+001F, or an escape.
+_HEX = " ".join(["[0-9a-fA-F]"] * 4)
+_JSON_CHAR = BuiltinRule(rf'[^"\\\x00-\x1F] | "\\" (["\\/bfnrt] | "u" {_HEX})', [])
+
+
+class _JsonConverter(SchemaConverter):
+    """The converter, with JSON's string characters in place of its own ``char``."""
+
+    def _add_primitive(self, name: str, rule: BuiltinRule) -> str:
+        return str(super()._add_primitive(name, _JSON_CHAR if name == "char" else rule))
+
+
 def _converter() -> SchemaConverter:
-    return SchemaConverter(prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False)
+    return _JsonConverter(prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False)
 
 
 def _literal(text: str) -> str:

@@ -1,0 +1,86 @@
+"""The decoding grammars, run by llama.cpp's own grammar sampler on the bundled
+model's vocabulary: what they let a model write, token by token."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import llama_cpp as lc
+import pytest
+
+from parley.backends.base import ToolMode, ToolSpec
+from parley.backends.llama_cpp.grammar import GrammarSpec, json_schema_grammar, tool_call_grammar
+from parley.backends.llama_cpp.model import LlamaModel, resolve_gguf
+
+WEATHER = ToolSpec(
+    name="get_weather",
+    description="Weather in a city.",
+    input_schema={
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "unit": {"enum": ["celsius", "fahrenheit"]}},
+        "required": ["city", "unit"],
+    },
+)
+FORCED = ToolMode("required", only="get_weather", single=True)
+
+
+@pytest.fixture(scope="module")
+def model() -> Iterator[LlamaModel]:
+    loaded = LlamaModel(resolve_gguf("bundled:smollm2"), vocab_only=True)
+    yield loaded
+    loaded.close()
+
+
+def allows(model: LlamaModel, grammar: GrammarSpec, text: str) -> bool:
+    """Whether the grammar lets the model write ``text`` (as the tokenizer splits it)
+    and then stop."""
+    sampler = lc.llama_sampler_init_grammar(model.vocab, grammar.text.encode(), b"root")
+    assert sampler, "llama.cpp rejected the grammar"
+    try:
+        tokens = model.tokenize(text, prompt=False)
+        for token in [*tokens, lc.llama_vocab_eos(model.vocab)]:
+            if not _permitted(sampler, token):
+                return False
+            lc.llama_sampler_accept(sampler, token)
+        return True
+    finally:
+        lc.llama_sampler_free(sampler)
+
+
+def _permitted(sampler: Any, token: int) -> bool:
+    candidate = lc.llama_token_data(token, 0.0, 0.0)
+    array = lc.llama_token_data_array(ctypes.pointer(candidate), 1, -1, False)
+    lc.llama_sampler_apply(sampler, ctypes.byref(array))
+    return bool(candidate.logit > float("-inf"))
+
+
+def call(arguments: str) -> str:
+    return f'<tool_call>\n{{"name": "get_weather", "arguments": {arguments}}}\n</tool_call>'
+
+
+def test_a_forced_call_must_match_the_schema(model: LlamaModel) -> None:
+    grammar = tool_call_grammar((WEATHER,), FORCED)
+    assert grammar is not None
+    assert allows(model, grammar, call('{"city": "Paris", "unit": "celsius"}'))
+    assert not allows(model, grammar, call("{}"))
+    assert not allows(model, grammar, call('{"city": "Paris", "unit": "kelvin"}'))
+
+
+@pytest.mark.parametrize("control", ["\n", "\t", "\r", "\x01"])
+def test_strings_are_json_strings(model: LlamaModel, control: str) -> None:
+    """A raw control character in a string is not JSON (json.loads refuses it, and so
+    would the SDK's parser of the streamed input); escaped, it is."""
+    grammar = tool_call_grammar((WEATHER,), FORCED)
+    assert grammar is not None
+    escaped = json.dumps(f"Par{control}is")
+    assert allows(model, grammar, call(f'{{"city": {escaped}, "unit": "celsius"}}'))
+    assert not allows(model, grammar, call(f'{{"city": "Par{control}is", "unit": "celsius"}}'))
+
+
+def test_output_format_strings_are_json_strings(model: LlamaModel) -> None:
+    grammar = json_schema_grammar({"type": "object", "properties": {"a": {"type": "string"}}})
+    assert allows(model, grammar, '{"a": "one\\ntwo"}')
+    assert not allows(model, grammar, '{"a": "one\ntwo"}')
