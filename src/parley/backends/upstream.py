@@ -11,7 +11,7 @@ when it answers again. Nothing is retried after the first byte: by then the clie
 has part of an answer.
 
 ``upstream_client`` is the HTTP client every upstream backend uses: httpx with its
-connection errors made whole (see ``_Transport``), so a dying replica always reads as
+connection errors made whole (see ``_Client``), so a dying replica always reads as
 unreachable, never as Parley's own error.
 """
 
@@ -32,19 +32,21 @@ from parley.errors import InternalError, OverloadedError
 log = logging.getLogger(__name__)
 
 
-class _Transport(httpx.AsyncHTTPTransport):
-    """httpx's transport, with one race turned into the connection error it is.
+class _Client(httpx.AsyncClient):
+    """httpx's client, with one race turned into the connection error it is.
 
     When the peer resets a connection just as it opens (a replica killed mid-accept),
     anyio on uvloop (uvicorn's default loop) loses the socket before httpcore reads the
-    connection's details, and ``AttributeError`` escapes from httpx instead of
-    ``httpx.ConnectError``: the failover would not see it, nor the health check.
+    connection's details, and ``AttributeError`` on ``None`` escapes from httpx instead
+    of ``httpx.ConnectError``: the failover would not see it, nor the health check.
     """
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
         try:
-            return await super().handle_async_request(request)
+            return await super().send(request, **kwargs)
         except AttributeError as exc:
+            if exc.obj is not None:  # not a vanished socket: a bug, keep it visible
+                raise
             raise httpx.ConnectError(
                 f"the connection closed as it opened ({exc})", request=request
             ) from exc
@@ -52,9 +54,7 @@ class _Transport(httpx.AsyncHTTPTransport):
 
 def upstream_client(timeout: float, limits: httpx.Limits) -> httpx.AsyncClient:
     """The client for one upstream backend: ``timeout`` per read, 5 s to connect."""
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(timeout, connect=5.0), transport=_Transport(limits=limits)
-    )
+    return _Client(timeout=httpx.Timeout(timeout, connect=5.0), limits=limits)
 
 
 @dataclass

@@ -1,14 +1,17 @@
 """GBNF grammars that constrain decoding: tool calls and JSON output.
 
 JSON Schemas are converted with ``llama_cpp.llama_grammar.SchemaConverter`` (the
-Python port of llama.cpp's own converter), with one correction: its string characters
-include raw control characters (a newline inside a string), which JSON forbids, so a
-model could write arguments no JSON parser accepts; ours are JSON's. A tool-call
-grammar accepts exactly the ``<tool_call>{"name": "<tool>", "arguments": <object>}
-</tool_call>`` form of ``prompt.py``, one alternative per tool, with each tool's
-arguments bound to its ``input_schema`` (required properties, enums, types). Once the
-grammar's root is complete only end-of-generation tokens remain possible, so the model
-stops.
+Python port of llama.cpp's own converter), with one correction: its ``char`` rule, the
+characters of a free string, admits raw control characters (a newline inside a
+string), which JSON forbids, so a model could write arguments no JSON parser accepts;
+ours is JSON's. (Its ``pattern`` strings and enum or const values holding escapes
+still go by the converter's own rules.)
+
+A tool-call grammar accepts exactly the ``<tool_call>{"name": "<tool>", "arguments":
+<object>}</tool_call>`` form of ``prompt.py``, one alternative per tool, with each
+tool's arguments bound to its ``input_schema`` (required properties, enums, types).
+Once the grammar's root is complete only end-of-generation tokens remain possible, so
+the model stops.
 
 With ``tool_choice: auto`` the same grammar is installed lazily: it starts to apply
 when the model writes ``<tool_call>``, and the text before it is free.
