@@ -1,14 +1,14 @@
 """Replicas of an upstream inference server: routing, health checks, failover.
 
 A model served by several upstream URLs picks, per request, the healthy replica with
-the fewest outstanding requests, except that a conversation keeps going to the replica
-chosen for it by rendezvous hashing on its prefix (system prompt and first user turn)
-while that replica is at most ``affinity_slack`` requests busier than the least busy
-one: its KV cache holds the conversation. A replica that fails before the first byte
-(no connection, or a 5xx) is taken out at once and the request goes to the next
-candidate; a background task checks every replica's health endpoint and puts it back
-when it answers again. Nothing is retried after the first byte: by then the client
-has part of an answer.
+the fewest outstanding requests (counted from the moment one is sent), except that a
+conversation keeps going to the replica chosen for it by rendezvous hashing on its
+prefix (system prompt and first user turn) while that replica is at most
+``affinity_slack`` requests busier than the least busy one: its KV cache holds the
+conversation. A replica that fails before the first byte (no connection, or a 5xx) is
+taken out at once and the request goes to the next candidate; a background task
+checks every replica's health endpoint and puts it back when it answers again.
+Nothing is retried after the first byte: by then the client has part of an answer.
 
 ``upstream_client`` is the HTTP client every upstream backend uses: httpx with its
 connection errors made whole (see ``_Client``), so a dying replica always reads as
@@ -106,19 +106,28 @@ class ReplicaPool:
         problems: list[str] = []
         for replica in self.candidates(affinity):
             request = client.build_request("POST", replica.url + path, json=body, headers=headers)
+            # Counted from the choice, not the answer: requests arriving together while
+            # this one connects see it, so a burst spreads instead of all going one way.
+            replica.outstanding += 1
             try:
                 response = await client.send(request, stream=True)
             except httpx.TransportError as exc:
+                replica.outstanding -= 1
                 self.failed(replica, f"{type(exc).__name__}: {exc}")
                 problems.append(f"{replica.url}: unreachable")
                 continue
+            except BaseException:  # cancelled (the client went away) or a bug
+                replica.outstanding -= 1
+                raise
             if response.status_code >= 500:
-                detail = (await response.aread()).decode("utf-8", "replace")[:300]
-                await response.aclose()
+                replica.outstanding -= 1
+                try:
+                    detail = (await response.aread()).decode("utf-8", "replace")[:300]
+                finally:
+                    await response.aclose()
                 self.failed(replica, f"HTTP {response.status_code}")
                 problems.append(f"{replica.url}: HTTP {response.status_code} {detail}")
                 continue
-            replica.outstanding += 1
             return replica, response
         if all("unreachable" in p for p in problems):
             raise OverloadedError("Overloaded: no upstream replica is reachable")
