@@ -109,26 +109,26 @@ class ReplicaPool:
             # Counted from the choice, not the answer: requests arriving together while
             # this one connects see it, so a burst spreads instead of all going one way.
             replica.outstanding += 1
+            answered = False
             try:
-                response = await client.send(request, stream=True)
-            except httpx.TransportError as exc:
-                replica.outstanding -= 1
-                self.failed(replica, f"{type(exc).__name__}: {exc}")
-                problems.append(f"{replica.url}: unreachable")
-                continue
-            except BaseException:  # cancelled (the client went away) or a bug
-                replica.outstanding -= 1
-                raise
-            if response.status_code >= 500:
-                replica.outstanding -= 1
+                try:
+                    response = await client.send(request, stream=True)
+                except httpx.TransportError as exc:
+                    self.failed(replica, f"{type(exc).__name__}: {exc}")
+                    problems.append(f"{replica.url}: unreachable")
+                    continue
+                if response.status_code < 500:
+                    answered = True
+                    return replica, response
                 try:
                     detail = (await response.aread()).decode("utf-8", "replace")[:300]
                 finally:
                     await response.aclose()
                 self.failed(replica, f"HTTP {response.status_code}")
                 problems.append(f"{replica.url}: HTTP {response.status_code} {detail}")
-                continue
-            return replica, response
+            finally:
+                if not answered:  # failed, or cancelled because the client went away
+                    replica.outstanding -= 1
         if all("unreachable" in p for p in problems):
             raise OverloadedError("Overloaded: no upstream replica is reachable")
         raise InternalError("every upstream replica failed: " + "; ".join(problems))
