@@ -62,7 +62,10 @@ async def build_services(settings: Settings, catalog: Catalog, stack: AsyncExitS
     db = Database(url)
     stack.push_async_callback(db.aclose)
     keys = KeyService(
-        db, open_access=settings.auth.open_access, cache_ttl=settings.auth.key_cache_ttl
+        db,
+        open_access=settings.auth.open_access,
+        cache_ttl=settings.auth.key_cache_ttl,
+        cache_entries=settings.auth.key_cache_entries,
     )
     org = await bootstrap(db, keys, settings)
     if org.admin_key is not None:
@@ -160,8 +163,15 @@ def create_app(settings: Settings, *, backends: Mapping[str, Backend] | None = N
             app.state.services = await build_services(settings, catalog, stack)
             yield
 
+    # No trailing-slash redirects: the hosted API answers 404, and a redirect would
+    # point at whatever Host the client sent.
     app = FastAPI(
-        title="Parley", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+        title="Parley",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        redirect_slashes=False,
     )
 
     def organization_id() -> str | None:

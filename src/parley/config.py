@@ -146,6 +146,8 @@ class AuthSettings(_Section):
     open_access: bool = False
     # Seconds a verified key stays cached in-process before the store is asked again.
     key_cache_ttl: float = Field(10.0, ge=0)
+    # Keys held in that cache at most, and as many lookups that found no key.
+    key_cache_entries: int = Field(10_000, ge=1)
 
 
 class DatabaseSettings(_Section):

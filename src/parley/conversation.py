@@ -17,6 +17,7 @@ from parley.attachments import media_blocks
 from parley.backends.base import Capabilities
 from parley.errors import InvalidRequestError
 from parley.protocol import ApiVersion
+from parley.schemas import check_json_schema
 from parley.wire.content import (
     SERVER_BLOCK_TYPES,
     ContentBlockParam,
@@ -37,6 +38,10 @@ from parley.wire.requests import (
 from parley.wire.tools import AnthropicToolParam, ToolParam
 
 MAX_CACHE_BREAKPOINTS = 4
+# The most output tokens any Claude model can produce. Up to this, a larger max_tokens
+# than the serving model's is clamped to it (clients size requests for Claude models);
+# beyond it no model could honour it, and it is refused as the hosted API refuses it.
+MAX_ANY_MODEL_OUTPUT = 128_000
 SUPPORTED_CONTEXT_EDITS = frozenset({"clear_thinking_20251015"})
 
 
@@ -76,7 +81,7 @@ def check_request(params: _MessageInputParams, traits: RequestTraits) -> None:
     _check_messages(params.messages, traits)
     _check_cache_breakpoints(params)
     if isinstance(params, MessageCreateParams):
-        _check_generation(params)
+        _check_generation(params, traits.model)
 
 
 def _check_unsupported_features(params: _MessageInputParams, traits: RequestTraits) -> None:
@@ -97,6 +102,10 @@ def _check_unsupported_features(params: _MessageInputParams, traits: RequestTrai
     fmt = params.output_config.format if params.output_config else None
     if (fmt or params.output_format) and not traits.capabilities.structured_output:
         raise _fail(f"output_config.format: {traits.model} does not support structured outputs")
+    if fmt is not None:
+        check_json_schema(fmt.schema_, "output_config.format.schema")
+    if params.output_format is not None:
+        check_json_schema(params.output_format.schema_, "output_format.schema")
     if isinstance(params, MessageCreateParams) and params.container is not None:
         raise _fail(
             "container: Parley does not run code-execution containers, so skills and "
@@ -115,6 +124,8 @@ def _check_tools(params: _MessageInputParams) -> None:
             )
         assert isinstance(tool, ToolParam)
         names.append(tool.name)
+        schema = tool.input_schema.model_dump(exclude_unset=True)
+        check_json_schema(schema, f"tools.{index}.input_schema")
     if len(set(names)) != len(names):
         raise _fail("tools: Tool names must be unique.")
     choice = params.tool_choice
@@ -128,7 +139,12 @@ def _check_tools(params: _MessageInputParams) -> None:
         raise _fail("Thinking may not be enabled when tool_choice forces tool use.")
 
 
-def _check_generation(params: MessageCreateParams) -> None:
+def _check_generation(params: MessageCreateParams, model: str) -> None:
+    if params.max_tokens > MAX_ANY_MODEL_OUTPUT:
+        raise _fail(
+            f"max_tokens: {params.max_tokens} > {MAX_ANY_MODEL_OUTPUT}, which is the maximum "
+            f"allowed number of output tokens for {model}"
+        )
     thinking = params.thinking
     if isinstance(thinking, ThinkingConfigEnabledParam):
         if thinking.budget_tokens < 1024:

@@ -20,6 +20,8 @@ class ParleyError(Exception):
 
     error_type: ClassVar[str] = "api_error"
     status: ClassVar[int] = 500
+    # Headers every response of this kind carries unless the raiser gives its own.
+    default_headers: ClassVar[Mapping[str, str]] = {}
 
     def __init__(
         self,
@@ -30,7 +32,7 @@ class ParleyError(Exception):
     ) -> None:
         super().__init__(message)
         self.message = message
-        self.headers = dict(headers or {})
+        self.headers = {**self.default_headers, **(headers or {})}
         self.details = dict(details) if details else None
 
     def body(self, request_id: str | None) -> dict[str, Any]:
@@ -92,9 +94,15 @@ class TimeoutError_(ParleyError):
     status = 504
 
 
+# Seconds a client is asked to wait after a 529: long enough for a busy model's queue
+# to move on, short enough that an SDK's retry (which obeys it) is not a long stall.
+OVERLOADED_RETRY_AFTER = 2
+
+
 class OverloadedError(ParleyError):
     error_type = "overloaded_error"
     status = 529
+    default_headers = {"retry-after": str(OVERLOADED_RETRY_AFTER)}
 
 
 class PreemptedError(OverloadedError):

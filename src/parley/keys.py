@@ -9,6 +9,9 @@ hash to protect. The secret is shown once, at creation, and never stored.
 Verification goes through a short in-process cache (``cache_ttl`` seconds, default 10)
 so the request path does not touch the database; updating a key through this service
 drops its cache entry at once, and other processes see the change within the TTL.
+The cache holds at most ``cache_entries`` known keys and, separately, as many lookups
+that found no key (so a flood of made-up keys can neither grow memory nor push the
+real keys out); past that the least recently used entries go first.
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ import hashlib
 import hmac
 import secrets
 import string
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
+
+from cachetools import TTLCache
 
 from parley.errors import AuthenticationError, InvalidRequestError, NotFoundError
 from parley.ids import new_id
@@ -93,12 +97,20 @@ def hint(secret: str) -> str:
 
 
 class KeyService:
-    def __init__(self, db: Database, *, open_access: bool = False, cache_ttl: float = 10.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        open_access: bool = False,
+        cache_ttl: float = 10.0,
+        cache_entries: int = 10_000,
+    ) -> None:
         self.db = db
         self.open_access = open_access
         self.cache_ttl = cache_ttl
         self.default_workspace_id: str | None = None
-        self._cache: dict[str, tuple[float, _CachedKey | None]] = {}
+        self._known: TTLCache[str, _CachedKey] = TTLCache(cache_entries, cache_ttl)
+        self._unknown: TTLCache[str, bool] = TTLCache(cache_entries, cache_ttl)
 
     # --- verification (hot path) ------------------------------------------------------
 
@@ -130,18 +142,27 @@ class KeyService:
         return Principal(cached.kind, cached.id, cached.workspace_id, cached.created_by)  # type: ignore[arg-type]
 
     async def _cached(self, lookup: str) -> _CachedKey | None:
-        now = time.monotonic()
-        hit = self._cache.get(lookup)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        hit = self._known.get(lookup)
+        if hit is not None or lookup in self._unknown:
+            return hit
         async with self.db.read() as session:
             row = await tenancy.api_key_by_lookup(session, lookup)
-        value = None if row is None else _snapshot(row, self.default_workspace_id)
-        self._cache[lookup] = (now + self.cache_ttl, value)
+        if self.cache_ttl <= 0:
+            return None if row is None else _snapshot(row, self.default_workspace_id)
+        if row is None:
+            self._unknown[lookup] = True
+            return None
+        value = self._known[lookup] = _snapshot(row, self.default_workspace_id)
         return value
 
     def invalidate(self, lookup: str) -> None:
-        self._cache.pop(lookup, None)
+        self._known.pop(lookup, None)
+        self._unknown.pop(lookup, None)
+
+    @property
+    def cached_entries(self) -> int:
+        """Keys and failed lookups held in the cache now (for tests and /metrics)."""
+        return len(self._known) + len(self._unknown)
 
     # --- management -------------------------------------------------------------------
 

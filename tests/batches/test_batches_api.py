@@ -113,7 +113,9 @@ async def test_cancel_mid_run_never_runs_canceled_requests(stored_app: Any) -> N
         created = await client.messages.batches.create(
             requests=[request(f"r{i}") for i in range(20)]  # type: ignore[misc]
         )
-        while not backend.completed:  # noqa: ASYNC110 - polling a plain counter
+        deadline = asyncio.get_running_loop().time() + 30
+        while not backend.completed:
+            assert asyncio.get_running_loop().time() < deadline, "no request completed"
             await asyncio.sleep(0.02)
         with pytest.raises(anthropic.BadRequestError):
             await client.messages.batches.delete(created.id)  # not ended yet

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from parley.errors import (
     InternalError,
@@ -66,10 +67,20 @@ async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
     return error_response(error, request_id_of(request))
 
 
+def unexpected_error() -> InternalError:
+    """What a client is told about an exception Parley did not expect."""
+    return InternalError("Internal server error: Parley hit an unexpected error; see its log.")
+
+
+def log_unexpected(scope: Scope, exc: BaseException) -> None:
+    log.error("unhandled error on %s %s", scope.get("method"), scope.get("path"), exc_info=exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    error = InternalError("Internal server error: Parley hit an unexpected error; see its log.")
-    return error_response(error, request_id_of(request))
+    # Reached only for errors raised outside RequestContextMiddleware, which answers
+    # the others itself with the same envelope.
+    log_unexpected(request.scope, exc)
+    return error_response(unexpected_error(), request_id_of(request))
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -6,6 +6,10 @@ every response, errors included, plus ``anthropic-workspace-id`` once authentica
 has resolved the caller's workspace (into ``scope["state"]``). It also enforces the
 body size limit without reading a body whole: a declared ``content-length`` over the
 limit is refused at once with 413, and a chunked body is counted as it arrives.
+
+An exception nothing else handled is answered here, as the 500 envelope of
+``http/errors.py``, so that response carries the same headers as every other (the
+app's own catch-all handler sits outside all middleware and is only a last resort).
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from collections.abc import Callable, Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from parley.errors import RequestTooLargeError
+from parley.errors import ParleyError, RequestTooLargeError
+from parley.http.errors import log_unexpected, unexpected_error
 from parley.ids import new_id
 
 
@@ -54,8 +59,12 @@ class RequestContextMiddleware:
         if organization:
             stamped.append((b"anthropic-organization-id", organization.encode()))
 
+        started = False
+
         async def send_stamped(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = [*message.get("headers", []), *stamped]
                 workspace = state.get("workspace_id")
                 if workspace:
@@ -68,7 +77,13 @@ class RequestContextMiddleware:
         if declared is not None and declared > limit:
             await _send_error(send_stamped, too_large(limit), request_id)
             return
-        await self.app(scope, self._counting(receive, limit), send_stamped)
+        try:
+            await self.app(scope, self._counting(receive, limit), send_stamped)
+        except Exception as exc:  # the last stop before the server: answer, never drop
+            log_unexpected(scope, exc)
+            if started:
+                raise
+            await _send_error(send_stamped, unexpected_error(), request_id)
 
     def _counting(self, receive: Receive, limit: int) -> Receive:
         received = 0
@@ -95,7 +110,7 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _send_error(send: Send, error: RequestTooLargeError, request_id: str) -> None:
+async def _send_error(send: Send, error: ParleyError, request_id: str) -> None:
     body = json.dumps(error.body(request_id)).encode()
     await send(
         {

@@ -34,6 +34,7 @@ from parley.backends.base import (
 from parley.backends.llama_cpp.engine import Engine, EngineConfig, Job
 from parley.backends.llama_cpp.grammar import (
     GrammarSpec,
+    SchemaError,
     json_schema_grammar,
     tool_call_grammar,
 )
@@ -252,15 +253,19 @@ def _grammar_for(request: GenerationRequest) -> GrammarSpec | None:
         if request.json_schema is not None:
             return json_schema_grammar(request.json_schema)
         return tool_call_grammar(request.tools, request.tool_mode)
-    except (ValueError, KeyError, TypeError, RecursionError) as exc:
-        raise _schema_error() from exc
+    except SchemaError as exc:
+        # Tools are in the request's order, so the index names the field.
+        where = "output_config.format.schema"
+        if exc.tool is not None:
+            where = f"tools.{exc.tool}.input_schema"
+        raise InvalidRequestError(f"{where}{exc.path}: {exc.problem}") from None
 
 
 def _schema_error() -> InvalidRequestError:
     return InvalidRequestError(
         "a tool's input_schema or the output format's schema could not be turned into a "
-        "decoding grammar; simplify the schema (plain types, enums, required properties) "
-        "and try again"
+        "decoding grammar by llama.cpp; simplify the schema (plain types, enums, required "
+        "properties) and try again"
     )
 
 

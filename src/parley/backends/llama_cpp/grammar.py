@@ -1,11 +1,28 @@
 """GBNF grammars that constrain decoding: tool calls and JSON output.
 
 JSON Schemas are converted with ``llama_cpp.llama_grammar.SchemaConverter`` (the
-Python port of llama.cpp's own converter), with one correction: its ``char`` rule, the
-characters of a free string, admits raw control characters (a newline inside a
-string), which JSON forbids, so a model could write arguments no JSON parser accepts;
-ours is JSON's. (Its ``pattern`` strings and enum or const values holding escapes
-still go by the converter's own rules.)
+Python port of llama.cpp's own converter), with three corrections:
+
+- its ``char`` rule, the characters of a free string, admits raw control characters
+  (a newline inside a string), which JSON forbids, so a model could write arguments no
+  JSON parser accepts; ours is JSON's;
+- a schema without any keyword that constrains the value (``{}``, ``true``, or a
+  property with only a ``description``, as in Claude Code's tools) means "any JSON
+  value"; the converter asserts on the latter and reads ``{}`` as "an object";
+- everything it produces is bounded before llama.cpp's grammar parser sees it.
+
+Bounds. llama.cpp parses a grammar recursively, one level per parenthesised group, and
+the converter writes ``maxLength: N`` (and ``maxItems``) as N nested groups: N = 30,000
+overflows the stack of the thread that parses it and kills the process (measured with
+llama-cpp-python 0.3.36; N = 2,000 is refused by llama.cpp itself, 1,000 works). So a
+schema is checked before conversion (``MAX_SCHEMA_DEPTH`` levels of nested schemas,
+length and item bounds up to ``MAX_REPETITION``, at most ``MAX_PROPERTIES`` properties
+per object, ``MAX_ENUM`` enum values) and the grammar after it (at most
+``MAX_GRAMMAR_BYTES``, groups nested at most ``MAX_GRAMMAR_NESTING`` deep, which
+covers what the schema checks cannot see, such as a ``pattern`` of nested groups). A
+schema past a bound, or one the converter cannot handle, raises ``SchemaError`` naming
+the schema path; the backend answers it with a 400. (Its ``pattern`` strings and enum
+or const values holding escapes still go by the converter's own rules.)
 
 A tool-call grammar accepts exactly the ``<tool_call>{"name": "<tool>", "arguments":
 <object>}</tool_call>`` form of ``prompt.py``, one alternative per tool, with each
@@ -19,15 +36,46 @@ when the model writes ``<tool_call>``, and the text before it is free.
 
 from __future__ import annotations
 
+import copy
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from llama_cpp.llama_grammar import BuiltinRule, SchemaConverter
+from llama_cpp.llama_grammar import (
+    PRIMITIVE_RULES,
+    STRING_FORMAT_RULES,
+    BuiltinRule,
+    SchemaConverter,
+)
 
 from parley.backends.base import ToolMode, ToolSpec
 
 TRIGGER = "<tool_call>"
+
+MAX_SCHEMA_DEPTH = 32
+MAX_REPETITION = 1000
+MAX_PROPERTIES = 256
+MAX_ENUM = 1000
+MAX_GRAMMAR_BYTES = 1024 * 1024
+MAX_GRAMMAR_NESTING = MAX_REPETITION + 2 * MAX_SCHEMA_DEPTH
+
+REPETITION_KEYWORDS = ("minLength", "maxLength", "minItems", "maxItems")
+# Keywords whose value is one subschema, a list of them, or a name → subschema table.
+_ONE: tuple[str, ...] = ("items", "additionalProperties", "not", "contains", "if", "then")
+_ONE += ("else", "propertyNames", "unevaluatedItems", "unevaluatedProperties")
+_MANY = ("anyOf", "oneOf", "allOf", "prefixItems")
+_NAMED = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+# Keywords the converter turns into a constraint; a schema with none of them (and no
+# string format it knows) admits any value.
+_CONSTRAINING = {"$ref", "oneOf", "anyOf", "allOf", "type", "const", "enum", "properties"}
+_CONSTRAINING |= {"additionalProperties", "items", "prefixItems", "pattern"}
+_KNOWN_FORMATS = {"uuid", "uuid1", "uuid2", "uuid3", "uuid4", "uuid5"}
+_KNOWN_FORMATS |= {name.removesuffix("-string") for name in STRING_FORMAT_RULES}
+# The converter's failure modes on schemas it cannot handle: its own asserts and
+# ValueErrors, and lookups on values of the wrong type.
+_CONVERTER_ERRORS: tuple[type[Exception], ...] = (ValueError, KeyError, TypeError)
+_CONVERTER_ERRORS += (AttributeError, AssertionError, IndexError, RecursionError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +86,18 @@ class GrammarSpec:
     lazy_trigger: str | None = None
 
 
+class SchemaError(ValueError):
+    """A schema that cannot become a decoding grammar. ``path`` is where in the schema
+    (``""``, ``.properties.city``…) and ``tool`` the tool's position in the request's
+    tools (None: the output format's schema)."""
+
+    def __init__(self, path: str, problem: str, *, tool: int | None = None) -> None:
+        super().__init__(f"{path}: {problem}" if path else problem)
+        self.path = path
+        self.problem = problem
+        self.tool = tool
+
+
 # A character of a JSON string (RFC 8259 §7): anything but a quote, a backslash or a
 # control character U+0000-U+001F, or an escape.
 _HEX = " ".join(["[0-9a-fA-F]"] * 4)
@@ -45,10 +105,27 @@ _JSON_CHAR = BuiltinRule(rf'[^"\\\x00-\x1F] | "\\" (["\\/bfnrt] | "u" {_HEX})', 
 
 
 class _JsonConverter(SchemaConverter):
-    """The converter, with JSON's string characters in place of its own ``char``."""
+    """The converter, with JSON's string characters and "any value" schemas."""
 
     def _add_primitive(self, name: str, rule: BuiltinRule) -> str:
         return str(super()._add_primitive(name, _JSON_CHAR if name == "char" else rule))
+
+    def visit(self, schema: Any, name: str) -> str:
+        if schema is True or (isinstance(schema, dict) and _admits_anything(schema)):
+            rule_name = name or "root"
+            return str(self._add_rule(rule_name, self._add_primitive("value", _VALUE)))
+        if not isinstance(schema, dict):
+            raise SchemaError("", f"expected a schema object, got {json.dumps(schema)[:80]}")
+        return str(super().visit(schema, name))
+
+
+_VALUE = PRIMITIVE_RULES["value"]
+
+
+def _admits_anything(schema: dict[str, Any]) -> bool:
+    if _CONSTRAINING & schema.keys():
+        return False
+    return schema.get("format") not in _KNOWN_FORMATS
 
 
 def _converter() -> SchemaConverter:
@@ -61,24 +138,22 @@ def _literal(text: str) -> str:
 
 def json_schema_grammar(schema: dict[str, Any]) -> GrammarSpec:
     """Output must be one JSON value matching ``schema`` (``output_config.format``)."""
+    check_schema_bounds(schema)
     converter = _converter()
-    resolved = converter.resolve_refs(schema, "request")
-    converter.visit(resolved, "")
-    return GrammarSpec(converter.format_grammar())
+    _convert(lambda: converter.visit(converter.resolve_refs(_copy(schema), "request"), ""))
+    return _bounded(GrammarSpec(converter.format_grammar()))
 
 
 def tool_call_grammar(tools: tuple[ToolSpec, ...], mode: ToolMode) -> GrammarSpec | None:
     """The grammar for ``mode``, or None when tool calls are not constrained."""
     if mode.kind == "none" or not tools:
         return None
-    allowed = [t for t in tools if mode.only is None or t.name == mode.only]
     converter = _converter()
     alternatives = []
-    for index, tool in enumerate(allowed):
-        schema = converter.resolve_refs(dict(tool.input_schema), f"tool-{index}")
-        args_rule = converter.visit(schema, f"tool-{index}-arguments")
-        head = _literal('{"name": "' + tool.name + '", "arguments": ')
-        alternatives.append(f"{head} {args_rule} {_literal('}')}")
+    for index, tool in enumerate(tools):
+        if mode.only is not None and tool.name != mode.only:
+            continue
+        alternatives.append(_tool_alternative(converter, index, tool))
     call = f"{_literal(TRIGGER + chr(10))} tool-call-body {_literal(chr(10) + '</tool_call>')}"
     repeat = "" if mode.single else ' ("\\n" tool-call)*'
     rules = [
@@ -88,4 +163,127 @@ def tool_call_grammar(tools: tuple[ToolSpec, ...], mode: ToolMode) -> GrammarSpe
         converter.format_grammar(),
     ]
     lazy = None if mode.kind == "required" else TRIGGER
-    return GrammarSpec("\n".join(rules), lazy_trigger=lazy)
+    return _bounded(GrammarSpec("\n".join(rules), lazy_trigger=lazy))
+
+
+def _tool_alternative(converter: SchemaConverter, index: int, tool: ToolSpec) -> str:
+    try:
+        check_schema_bounds(tool.input_schema)
+        args_rule = _convert(
+            lambda: converter.visit(
+                converter.resolve_refs(_copy(tool.input_schema), f"tool-{index}"),
+                f"tool-{index}-arguments",
+            )
+        )
+    except SchemaError as exc:
+        raise SchemaError(exc.path, exc.problem, tool=index) from exc
+    head = _literal('{"name": "' + tool.name + '", "arguments": ')
+    return f"{head} {args_rule} {_literal('}')}"
+
+
+def _copy(schema: dict[str, Any]) -> dict[str, Any]:
+    """A private copy: the converter's ``resolve_refs`` rewrites ``$ref`` values in place."""
+    return copy.deepcopy(schema)
+
+
+def _convert(step: Any) -> str:
+    try:
+        return str(step())
+    except SchemaError:
+        raise
+    except _CONVERTER_ERRORS as exc:
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise SchemaError("", f"cannot be turned into a decoding grammar ({detail})") from None
+
+
+# --- bounds ---------------------------------------------------------------------------
+
+
+def check_schema_bounds(schema: Any) -> None:
+    """Raise ``SchemaError`` where ``schema`` passes one of the module's bounds."""
+    for path, node, depth in _subschemas(schema):
+        if depth > MAX_SCHEMA_DEPTH:
+            raise SchemaError(path, f"schemas nest deeper than {MAX_SCHEMA_DEPTH} levels")
+        for keyword in REPETITION_KEYWORDS:
+            value = node.get(keyword)
+            if isinstance(value, int) and not isinstance(value, bool) and value > MAX_REPETITION:
+                raise SchemaError(
+                    f"{path}.{keyword}",
+                    f"{value} is more than Parley can enforce while decoding "
+                    f"({MAX_REPETITION}); use a smaller bound or leave it out",
+                )
+        properties = node.get("properties")
+        if isinstance(properties, dict) and len(properties) > MAX_PROPERTIES:
+            raise SchemaError(
+                f"{path}.properties", f"more than {MAX_PROPERTIES} properties in one object"
+            )
+        enum = node.get("enum")
+        if isinstance(enum, list) and len(enum) > MAX_ENUM:
+            raise SchemaError(f"{path}.enum", f"more than {MAX_ENUM} values")
+
+
+def _subschemas(schema: Any) -> Iterator[tuple[str, dict[str, Any], int]]:
+    """Every schema object inside ``schema`` as ``(path, schema, depth)``, iteratively
+    (a schema nested thousands deep must not exhaust Python's stack either)."""
+    stack: list[tuple[str, Any, int]] = [("", schema, 1)]
+    while stack:
+        path, node, depth = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        yield path, node, depth
+        if depth > MAX_SCHEMA_DEPTH:
+            continue
+        for keyword in _ONE:
+            stack.append((f"{path}.{keyword}", node.get(keyword), depth + 1))
+        for keyword in _MANY:
+            items = node.get(keyword)
+            if isinstance(items, list):
+                stack += [(f"{path}.{keyword}.{i}", s, depth + 1) for i, s in enumerate(items)]
+        for keyword in _NAMED:
+            table = node.get(keyword)
+            if isinstance(table, dict):
+                stack += [(f"{path}.{keyword}.{k}", s, depth + 1) for k, s in table.items()]
+
+
+def _bounded(grammar: GrammarSpec) -> GrammarSpec:
+    if len(grammar.text.encode()) > MAX_GRAMMAR_BYTES:
+        raise SchemaError(
+            "", f"the decoding grammar for it would exceed {MAX_GRAMMAR_BYTES // 1024} KiB"
+        )
+    if grammar_nesting(grammar.text) > MAX_GRAMMAR_NESTING:
+        raise SchemaError(
+            "", f"the decoding grammar for it would nest deeper than {MAX_GRAMMAR_NESTING} groups"
+        )
+    return grammar
+
+
+def grammar_nesting(text: str) -> int:
+    """The deepest nesting of parenthesised groups in GBNF ``text``: how deep
+    llama.cpp's parser will recurse. Quoted literals, character classes and comments
+    are skipped."""
+    depth = deepest = 0
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c in '"[':
+            i = _skip_quoted(text, i + 1, '"' if c == '"' else "]")
+            continue
+        if c == "#":
+            newline = text.find("\n", i)
+            i = n if newline < 0 else newline
+            continue
+        if c == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c == ")":
+            depth -= 1
+        i += 1
+    return deepest
+
+
+def _skip_quoted(text: str, i: int, end: str) -> int:
+    """The index after the ``end`` character closing a literal or class at ``i``."""
+    n = len(text)
+    while i < n and text[i] != end:
+        i += 2 if text[i] == "\\" else 1
+    return i + 1
