@@ -27,8 +27,8 @@ from typing import Any
 
 import llama_cpp as lc
 
+from parley.backends.common.gguf import LlamaModel, resolve_gguf
 from parley.backends.llama_cpp.engine import EngineConfig, new_context
-from parley.backends.llama_cpp.model import LlamaModel, resolve_gguf
 
 SPREADS = ([0, 1, 2, 3], [0, 1, 4, 5], [0, 2, 4, 6])  # needs --slots 7 or more
 TEXT = "The keeper climbed the stairs of the lighthouse as the storm came in. " * 400

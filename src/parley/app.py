@@ -18,12 +18,11 @@ from fastapi import FastAPI
 
 from parley import __version__
 from parley.backends.base import Backend
-from parley.batch_worker import BatchWorker
-from parley.batches import BatchService
+from parley.batches.service import BatchService
+from parley.batches.worker import BatchWorker
 from parley.blobs import open_blob_store
 from parley.catalog import Catalog
 from parley.config import Settings
-from parley.documents import DocumentLoader
 from parley.files import FileService
 from parley.http.deps import Services
 from parley.http.errors import install_error_handlers
@@ -39,18 +38,19 @@ from parley.http.routes import (
     root,
     skills,
 )
-from parley.keys import KeyService
-from parley.messages import MessagesService
-from parley.organization import Workspaces, bootstrap
+from parley.messages.documents import DocumentLoader
+from parley.messages.service import MessagesService
+from parley.metering.reports import Reports
+from parley.metering.spend import SpendGuard
+from parley.metering.usage import UsageRecorder
 from parley.ratelimit.buckets import BucketStore, MemoryBucketStore
 from parley.ratelimit.limiter import RateLimiter
 from parley.ratelimit.policy import LimitPolicy
 from parley.ratelimit.redis_store import RedisBucketStore
-from parley.reports import Reports
 from parley.skills import SkillService
-from parley.spend import SpendGuard
 from parley.storage.db import Database, upgrade
-from parley.usage import UsageRecorder
+from parley.tenancy.keys import KeyService
+from parley.tenancy.organization import Workspaces, bootstrap
 
 log = logging.getLogger(__name__)
 

@@ -9,14 +9,14 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from parley.config import load_settings
-from parley.keys import KeyService
-from parley.organization import bootstrap
 from parley.storage.db import Database, upgrade
 from parley.storage.tables import ApiKey
+from parley.tenancy.keys import KeyService
+from parley.tenancy.organization import bootstrap
 
 WRITER = """
 import asyncio, sys
-from parley.keys import KeyService
+from parley.tenancy.keys import KeyService
 from parley.storage.db import Database
 
 async def main(url, workspace, owner):

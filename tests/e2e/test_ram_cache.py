@@ -8,8 +8,8 @@ from typing import Any
 import llama_cpp as lc
 import pytest
 
+from parley.backends.common.gguf import LlamaModel, resolve_gguf
 from parley.backends.llama_cpp.engine import EngineConfig, new_context
-from parley.backends.llama_cpp.model import LlamaModel, resolve_gguf
 from parley.backends.llama_cpp.ram_cache import MIN_TOKENS, RamCache
 
 pytestmark = pytest.mark.slow

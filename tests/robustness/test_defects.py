@@ -15,9 +15,9 @@ from sqlalchemy import delete
 from parley.backends.base import BackendEvent, GenerationRequest
 from parley.backends.scripted import ScriptedBackend
 from parley.errors import OverloadedError
-from parley.keys import PREFIXES, KeyService
 from parley.storage.db import Database, upgrade
 from parley.storage.tables import ApiKey
+from parley.tenancy.keys import PREFIXES, KeyService
 from tests.support import ADMIN_KEY, V1, raw_client
 
 BODY = {"model": "scripted", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}

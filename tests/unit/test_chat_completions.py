@@ -22,8 +22,8 @@ from parley.backends.base import (
     ToolSpec,
     Turn,
 )
-from parley.backends.chat_completions import ChunkReader, chat_request, continuation
-from parley.backends.upstream import ReplicaPool
+from parley.backends.common.upstream import ReplicaPool
+from parley.backends.openai.chat_completions import ChunkReader, chat_request, continuation
 
 TOOL = ToolSpec(
     "get_weather", "Weather", {"type": "object", "properties": {"city": {"type": "string"}}}

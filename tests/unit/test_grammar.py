@@ -12,8 +12,8 @@ import llama_cpp as lc
 import pytest
 
 from parley.backends.base import ToolMode, ToolSpec
+from parley.backends.common.gguf import LlamaModel, resolve_gguf
 from parley.backends.llama_cpp.grammar import GrammarSpec, json_schema_grammar, tool_call_grammar
-from parley.backends.llama_cpp.model import LlamaModel, resolve_gguf
 
 WEATHER = ToolSpec(
     name="get_weather",

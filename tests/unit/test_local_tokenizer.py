@@ -13,7 +13,7 @@ from tokenizers import Tokenizer, models, pre_tokenizers
 
 from parley.app import create_app
 from parley.backends.base import GenerationRequest, TextPart, Turn
-from parley.backends.local_tokenizer import load_tokenizer
+from parley.backends.common.local_tokenizer import load_tokenizer
 from parley.errors import InvalidRequestError
 from tests.support import API_KEY, ServerThread, make_settings
 

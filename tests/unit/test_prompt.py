@@ -11,7 +11,7 @@ from parley.backends.base import (
     ToolSpec,
     Turn,
 )
-from parley.backends.llama_cpp.prompt import CHATML, ChatTemplate
+from parley.backends.common.chat_template import CHATML, ChatTemplate
 from tests.fixtures.templates import HERMES_WITH_TOOLS
 
 TOOL = ToolSpec("get_weather", "Weather for a city", {"type": "object", "properties": {}})

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from parley.backends.base import PromptProcessed
-from parley.prompt_cache import CacheSplit, cache_split
+from parley.messages.prompt_cache import CacheSplit, cache_split
 
 
 def test_no_breakpoints_is_all_input() -> None:

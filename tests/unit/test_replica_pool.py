@@ -7,7 +7,7 @@ from collections import Counter
 
 import httpx
 
-from parley.backends.upstream import ReplicaPool
+from parley.backends.common.upstream import ReplicaPool
 
 
 async def test_a_burst_spreads_over_replicas() -> None:

@@ -17,6 +17,7 @@ import llama_cpp as lc
 import pytest
 
 from parley.backends.base import ToolMode, ToolSpec
+from parley.backends.common.gguf import LlamaModel, resolve_gguf
 from parley.backends.llama_cpp.grammar import (
     MAX_ENUM,
     MAX_GRAMMAR_NESTING,
@@ -30,7 +31,6 @@ from parley.backends.llama_cpp.grammar import (
     json_schema_grammar,
     tool_call_grammar,
 )
-from parley.backends.llama_cpp.model import LlamaModel, resolve_gguf
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from parley.backends.stops import StopMatcher
+from parley.backends.common.stops import StopMatcher
 
 
 def run(chunks: list[str], stops: tuple[str, ...]) -> tuple[str, str | None]:

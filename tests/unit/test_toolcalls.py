@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from parley.backends.base import TextChunk, ToolCallChunk, ToolCallEnd, ToolCallStart
-from parley.backends.toolcalls import ToolCallParser
+from parley.backends.common.toolcalls import ToolCallParser
 
 CALL = (
     '<tool_call>\n{"name": "get_weather", "arguments": '

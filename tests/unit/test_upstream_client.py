@@ -17,7 +17,7 @@ from collections import Counter
 import httpx
 import uvloop
 
-from parley.backends.upstream import upstream_client
+from parley.backends.common.upstream import upstream_client
 
 ATTEMPTS = 600
 

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from parley.app import create_app
-from parley.backends.llama_cpp.model import resolve_gguf
+from parley.backends.common.gguf import resolve_gguf
 from parley.config import BUNDLED_MODEL_ID
 from tests.live.test_cli_serve import free_port
 from tests.support import API_KEY, ServerThread, make_settings, usage_rows

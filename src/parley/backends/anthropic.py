@@ -41,8 +41,8 @@ from parley.backends.base import (
     ToolCallStart,
     ToolResultPart,
 )
-from parley.backends.openai import affinity_key
-from parley.backends.upstream import Replica, ReplicaPool, upstream_client
+from parley.backends.common.upstream import Replica, ReplicaPool, upstream_client
+from parley.backends.openai.backend import affinity_key
 from parley.errors import InternalError, InvalidRequestError, OverloadedError, RateLimitError
 
 VERSION = "2023-06-01"

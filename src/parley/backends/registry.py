@@ -29,7 +29,7 @@ def _llama_cpp() -> BackendKind:
 
 
 def _openai() -> BackendKind:
-    from parley.backends.openai import OpenAIBackend, OpenAIOptions
+    from parley.backends.openai.backend import OpenAIBackend, OpenAIOptions
 
     return BackendKind(options=OpenAIOptions, factory=OpenAIBackend)
 

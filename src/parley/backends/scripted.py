@@ -25,7 +25,7 @@ from parley.backends.base import (
     ToolCallPart,
     ToolResultPart,
 )
-from parley.backends.stops import StopMatcher
+from parley.backends.common.stops import StopMatcher
 
 Script = Callable[[GenerationRequest], Sequence[BackendEvent]]
 

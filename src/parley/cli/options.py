@@ -12,9 +12,9 @@ from pydantic import ValidationError
 
 from parley.backends.registry import BackendConfigError, parse_options
 from parley.config import Settings, load_settings
-from parley.keys import KeyService
-from parley.organization import Bootstrap, bootstrap
 from parley.storage.db import Database, upgrade
+from parley.tenancy.keys import KeyService
+from parley.tenancy.organization import Bootstrap, bootstrap
 
 F = TypeVar("F", bound=Callable[..., Any])
 

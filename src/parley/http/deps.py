@@ -14,22 +14,22 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from parley.batches import BatchService
+from parley.batches.service import BatchService
 from parley.catalog import Catalog
 from parley.config import Settings
 from parley.errors import PermissionDeniedError
 from parley.files import FileService
 from parley.http.errors import request_id_of
-from parley.keys import KeyService, Principal
-from parley.messages import CallContext, MessagesService
-from parley.organization import Bootstrap, Workspaces
+from parley.messages.service import CallContext, MessagesService
+from parley.metering.reports import Reports
+from parley.metering.spend import SpendGuard
+from parley.metering.usage import UsageRecorder
 from parley.protocol import parse_betas, parse_version
 from parley.ratelimit.policy import LimitPolicy
-from parley.reports import Reports
 from parley.skills import SkillService
-from parley.spend import SpendGuard
 from parley.storage.db import Database
-from parley.usage import UsageRecorder
+from parley.tenancy.keys import KeyService, Principal
+from parley.tenancy.organization import Bootstrap, Workspaces
 
 
 @dataclass

@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from starlette.responses import StreamingResponse
 
 from parley.errors import InternalError, ParleyError
-from parley.streaming import StreamAccepted
+from parley.messages.assembler import StreamAccepted
 from parley.wire.responses import (
     InputJSONDelta,
     RawContentBlockDeltaEvent,

@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 
 from parley.config import LimitValues
 from parley.errors import RateLimitError
-from parley.keys import Principal
 from parley.ratelimit.buckets import BucketSpec, BucketStore, Taken
 from parley.ratelimit.policy import LimitPolicy, ScopedLimits
+from parley.tenancy.keys import Principal
 
 _HEADER_NAMES = {
     "requests_per_minute": "requests",

@@ -31,6 +31,8 @@ from parley.backends.base import (
     PromptProcessed,
     Sampling,
 )
+from parley.backends.common.chat_template import ChatTemplate
+from parley.backends.common.gguf import LlamaModel, resolve_gguf
 from parley.backends.llama_cpp.engine import Engine, EngineConfig, Job
 from parley.backends.llama_cpp.grammar import (
     GrammarSpec,
@@ -38,9 +40,7 @@ from parley.backends.llama_cpp.grammar import (
     json_schema_grammar,
     tool_call_grammar,
 )
-from parley.backends.llama_cpp.model import LlamaModel, resolve_gguf
 from parley.backends.llama_cpp.output import OutputPipeline
-from parley.backends.llama_cpp.prompt import ChatTemplate
 from parley.errors import (
     InternalError,
     InvalidRequestError,

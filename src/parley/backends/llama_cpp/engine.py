@@ -47,7 +47,7 @@ from typing import Any
 import llama_cpp as lc
 
 from parley.backends.base import BackendEvent, Finished, FinishReason, PromptProcessed
-from parley.backends.llama_cpp.model import LlamaModel
+from parley.backends.common.gguf import LlamaModel
 from parley.backends.llama_cpp.output import OutputPipeline
 from parley.backends.llama_cpp.ram_cache import RamCache, common_prefix
 from parley.errors import InternalError, ParleyError, PreemptedError

@@ -11,8 +11,8 @@ from __future__ import annotations
 import codecs
 
 from parley.backends.base import BackendEvent, TextChunk, ToolCallEnd
-from parley.backends.stops import StopMatcher
-from parley.backends.toolcalls import ParserEvent, ToolCallParser
+from parley.backends.common.stops import StopMatcher
+from parley.backends.common.toolcalls import ParserEvent, ToolCallParser
 
 
 class OutputPipeline:

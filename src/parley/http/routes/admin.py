@@ -15,12 +15,12 @@ from fastapi.responses import JSONResponse
 from parley.errors import InvalidRequestError, NotFoundError
 from parley.http.deps import AdminDep, ServicesDep
 from parley.http.routes.body import parse_body
-from parley.keys import utc
 from parley.protocol import ApiVersion
 from parley.storage import tenancy
 from parley.storage.tables import ApiKey as ApiKeyRow
 from parley.storage.tables import User as UserRow
 from parley.storage.tables import Workspace as WorkspaceRow
+from parley.tenancy.keys import utc
 from parley.wire import admin as wire
 
 router = APIRouter(prefix="/v1/organizations")

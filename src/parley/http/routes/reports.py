@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from parley.errors import InvalidRequestError
 from parley.http.deps import AdminDep, ServicesDep
 from parley.http.routes.query import array, timestamp
-from parley.reports import ReportQuery
+from parley.metering.reports import ReportQuery
 
 router = APIRouter(prefix="/v1/organizations")
 

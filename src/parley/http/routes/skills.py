@@ -14,10 +14,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from parley.http.deps import ContextDep, ServicesDep
 from parley.http.routes.uploads import form, uploads
-from parley.keys import utc
-from parley.messages import CallContext
+from parley.messages.service import CallContext
 from parley.skills import MAX_BYTES
 from parley.storage.tables import Skill, SkillVersion
+from parley.tenancy.keys import utc
 from parley.wire import files as wire
 
 router = APIRouter(prefix="/v1/skills")

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 
-from parley.batches import EXPIRED
+from parley.batches.service import EXPIRED
 from parley.config import BatchSettings
 from parley.errors import (
     InternalError,
@@ -35,12 +35,12 @@ from parley.errors import (
     as_invalid_request,
 )
 from parley.ids import new_id
-from parley.keys import Principal
-from parley.messages import CallContext, MessagesService
+from parley.messages.service import CallContext, MessagesService
 from parley.protocol import ApiVersion
 from parley.storage import batches as store
 from parley.storage.db import Database
 from parley.storage.tables import BatchRequest, MessageBatch
+from parley.tenancy.keys import Principal
 from parley.wire.requests import MessageCreateParams
 
 log = logging.getLogger(__name__)

@@ -20,8 +20,8 @@ from parley.backends.base import (
     ToolCallEnd,
     ToolCallStart,
 )
-from parley.citations import Citer
 from parley.ids import new_id
+from parley.messages.citations import Citer
 from parley.wire.responses import (
     CitationsDelta,
     InputJSONDelta,

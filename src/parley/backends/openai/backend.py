@@ -39,14 +39,14 @@ from parley.backends.base import (
     PromptProcessed,
     TextPart,
 )
-from parley.backends.chat_completions import (
+from parley.backends.common.local_tokenizer import LocalTokenizer, load_tokenizer
+from parley.backends.common.upstream import ReplicaPool, upstream_client
+from parley.backends.openai.chat_completions import (
     ChunkReader,
     chat_messages,
     chat_request,
     continuation,
 )
-from parley.backends.local_tokenizer import LocalTokenizer, load_tokenizer
-from parley.backends.upstream import ReplicaPool, upstream_client
 from parley.errors import InternalError, InvalidRequestError, OverloadedError, RateLimitError
 
 log = logging.getLogger(__name__)

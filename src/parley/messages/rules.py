@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from parley.attachments import media_blocks
 from parley.backends.base import Capabilities
 from parley.errors import InvalidRequestError
+from parley.messages.media import media_blocks
+from parley.messages.schemas import check_json_schema
 from parley.protocol import ApiVersion
-from parley.schemas import check_json_schema
 from parley.wire.content import (
     SERVER_BLOCK_TYPES,
     ContentBlockParam,

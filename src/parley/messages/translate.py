@@ -27,7 +27,6 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable
 
-from parley.attachments import Documents, source_key
 from parley.backends.base import (
     CachePoint,
     GenerationRequest,
@@ -41,6 +40,7 @@ from parley.backends.base import (
     ToolSpec,
     Turn,
 )
+from parley.messages.media import Documents, source_key
 from parley.wire.common import CacheControlEphemeral
 from parley.wire.content import (
     Base64ImageSourceParam,

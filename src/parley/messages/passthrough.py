@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from parley.backends.anthropic import AnthropicBackend, UpstreamBroken
-from parley.backends.openai import affinity_key
+from parley.backends.openai.backend import affinity_key
 from parley.wire.responses import CacheCreation, Usage
 
 if TYPE_CHECKING:
-    from parley.messages import PreparedMessage
+    from parley.messages.service import PreparedMessage
 
 log = logging.getLogger(__name__)
 MAX_RESUMES = 2

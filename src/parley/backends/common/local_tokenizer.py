@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from parley.backends.base import GenerationRequest
-from parley.backends.llama_cpp.prompt import ChatTemplate
+from parley.backends.common.chat_template import ChatTemplate
 from parley.errors import InvalidRequestError
 
 
@@ -44,7 +44,7 @@ def load_tokenizer(spec: str) -> LocalTokenizer:
 
 class GGUFTokenizer:
     def __init__(self, spec: str) -> None:
-        from parley.backends.llama_cpp.model import LlamaModel, resolve_gguf
+        from parley.backends.common.gguf import LlamaModel, resolve_gguf
 
         self._model = LlamaModel(resolve_gguf(spec), vocab_only=True)
         self._template = ChatTemplate(

@@ -17,11 +17,11 @@ from decimal import Decimal
 
 from parley.config import ModelPricing
 from parley.errors import InvalidRequestError
-from parley.keys import Principal
-from parley.pricing import row_cents
+from parley.metering.pricing import row_cents
+from parley.metering.usage import UsageRecorder
 from parley.storage import limits as limits_store
 from parley.storage.db import Database
-from parley.usage import UsageRecorder
+from parley.tenancy.keys import Principal
 
 
 def month_start(now: datetime) -> datetime:

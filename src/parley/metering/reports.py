@@ -21,11 +21,11 @@ from typing import Any
 
 from parley.config import ModelPricing
 from parley.errors import InvalidRequestError
-from parley.keys import utc
-from parley.pricing import cents
+from parley.metering.pricing import cents
+from parley.metering.usage import UsageRecorder
 from parley.storage import usage as usage_store
 from parley.storage.db import Database
-from parley.usage import UsageRecorder
+from parley.tenancy.keys import utc
 
 WIDTHS: dict[str, tuple[timedelta, int, int]] = {
     "1m": (timedelta(minutes=1), 60, 1440),

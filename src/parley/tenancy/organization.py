@@ -20,10 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from parley.config import Settings
 from parley.errors import InvalidRequestError, NotFoundError
 from parley.ids import new_id
-from parley.keys import KeyService, new_secret
 from parley.storage import tenancy
 from parley.storage.db import Database
 from parley.storage.tables import ApiKey, Organization, User, Workspace
+from parley.tenancy.keys import KeyService, new_secret
 
 MAX_WORKSPACES = 100
 DEFAULT_COLOR = "#6C5BB9"

@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import base64
 
-from parley.attachments import (
+from parley.errors import InvalidRequestError
+from parley.files import FileService
+from parley.messages.media import (
     IMAGE_TYPES,
     TEXT_PREFIXES,
     Documents,
@@ -21,8 +23,6 @@ from parley.attachments import (
     pdf_pages,
     source_key,
 )
-from parley.errors import InvalidRequestError
-from parley.files import FileService
 from parley.wire.content import (
     Base64PDFSourceParam,
     DocumentBlockParam,

@@ -26,24 +26,24 @@ from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from parley.attachments import Documents, media_blocks, source_key
 from parley.backends.anthropic import AnthropicBackend
 from parley.backends.base import Accepted, Finished, GenerationRequest, PromptProcessed
 from parley.catalog import Catalog, ServedModel
-from parley.citations import CitableDocument, Citer
-from parley.conversation import RequestTraits, check_request
-from parley.documents import DocumentLoader
 from parley.errors import InvalidRequestError
 from parley.ids import new_id
-from parley.keys import Principal
-from parley.prompt_cache import cache_split
+from parley.messages.assembler import ACCEPTED, MessageAssembler, StreamAccepted
+from parley.messages.citations import CitableDocument, Citer
+from parley.messages.documents import DocumentLoader
+from parley.messages.media import Documents, media_blocks, source_key
+from parley.messages.passthrough import Proxy
+from parley.messages.prompt_cache import cache_split
+from parley.messages.rules import RequestTraits, check_request
+from parley.messages.translate import to_generation
+from parley.metering.spend import SpendGuard
+from parley.metering.usage import UsageEvent, UsageRecorder
 from parley.protocol import ApiVersion
-from parley.proxy import Proxy
 from parley.ratelimit.limiter import Admission, RateLimiter
-from parley.spend import SpendGuard
-from parley.streaming import ACCEPTED, MessageAssembler, StreamAccepted
-from parley.translate import to_generation
-from parley.usage import UsageEvent, UsageRecorder
+from parley.tenancy.keys import Principal
 from parley.wire.content import (
     ContentBlockSourceParam,
     DocumentBlockParam,
