@@ -50,7 +50,9 @@ from parley.ratelimit.redis_store import RedisBucketStore
 from parley.skills import SkillService
 from parley.storage.db import Database, upgrade
 from parley.tenancy.keys import KeyService
-from parley.tenancy.organization import Workspaces, bootstrap
+from parley.tenancy.organization import bootstrap
+from parley.tenancy.users import Users
+from parley.tenancy.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 
@@ -120,10 +122,10 @@ async def build_services(settings: Settings, catalog: Catalog, stack: AsyncExitS
     return Services(
         settings=settings,
         catalog=catalog,
-        db=db,
         keys=keys,
         organization=org,
         workspaces=Workspaces(db, keys),
+        users=Users(db),
         usage=recorder,
         reports=Reports(
             db,

@@ -105,6 +105,11 @@ class OverloadedError(ParleyError):
     default_headers = {"retry-after": str(OVERLOADED_RETRY_AFTER)}
 
 
+class AnswerBroken(OverloadedError):
+    """A backend's upstream went away in the middle of an answer. What the client was
+    sent stands; the passthrough may go on on another replica (``messages.passthrough``)."""
+
+
 class PreemptedError(OverloadedError):
     """Batch work gave its place to interactive work and must be retried later.
     Never reaches a client: the batch worker puts the request back in the queue."""

@@ -23,9 +23,8 @@ from parley.config import FilesSettings
 from parley.errors import InvalidRequestError, NotFoundError, RequestTooLargeError
 from parley.ids import new_id
 from parley.storage import files as store
-from parley.storage.db import Database
+from parley.storage.db import Database, utc
 from parley.storage.tables import StoredFile
-from parley.tenancy.keys import utc
 from parley.wire.files import FileMetadata
 
 SNIFF_BYTES = 8192

@@ -19,6 +19,7 @@ import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import yaml
 
@@ -26,8 +27,9 @@ from parley.blobs import BlobStore
 from parley.errors import InvalidRequestError, NotFoundError, RequestTooLargeError
 from parley.ids import new_id
 from parley.storage import files as store
-from parley.storage.db import Database
+from parley.storage.db import Database, utc
 from parley.storage.tables import Skill, SkillVersion
+from parley.wire import files as wire
 
 MAX_BYTES = 30 * 1024 * 1024
 NAME = re.compile(r"^[a-z0-9-]{1,64}$")
@@ -244,3 +246,44 @@ class SkillService:
 
     def content(self, version: SkillVersion) -> AsyncIterator[bytes]:
         return self.blobs.get(version.blob_key)
+
+
+def skill_out(skill: Skill, latest: SkillVersion | None, *, beta: bool) -> dict[str, Any]:
+    """A skill as the API shows it: the old beta shape (``skills-2025-10-02``) or GA's."""
+    if beta:
+        return wire.BetaSkill(
+            id=skill.id,
+            display_title=skill.display_title,
+            latest_version=skill.latest_version,
+            created_at=utc(skill.created_at),
+            updated_at=utc(skill.updated_at),
+        ).model_dump(mode="json")
+    return wire.Skill(
+        id=skill.id,
+        display_name=skill.display_title,
+        latest_version_id=latest.id if latest else "",
+        source=wire.SkillSource(),
+        created_at=utc(skill.created_at),
+        updated_at=utc(skill.updated_at),
+    ).model_dump(mode="json")
+
+
+def version_out(row: SkillVersion, *, beta: bool) -> dict[str, Any]:
+    """A skill version in the old beta shape or GA's, as ``skill_out``."""
+    if beta:
+        return wire.BetaSkillVersion(
+            id=row.version,
+            skill_id=row.skill_id,
+            version=row.version,
+            name=row.name,
+            description=row.description,
+            directory=row.directory,
+            created_at=utc(row.created_at),
+        ).model_dump(mode="json")
+    return wire.SkillVersion(
+        id=row.id,
+        skill_id=row.skill_id,
+        name=row.name,
+        description=row.description,
+        created_at=utc(row.created_at),
+    ).model_dump(mode="json")

@@ -1,13 +1,14 @@
 """``backend = "anthropic"``: another server that speaks ``/v1/messages`` natively
 (another Parley, vLLM's or llama-server's Claude endpoints, the hosted API).
 
-Interactive requests are proxied without translation: ``forward`` sends the client's
-own validated body (only ``model`` replaced by the upstream's name) and passes the
-upstream's SSE events on one by one as they arrive, or its JSON answer as is. Parley
+It is the one ``Passthrough`` backend: interactive requests are proxied without
+translation. ``forward`` sends the client's own validated body (only ``model``
+replaced by the upstream's name) and passes the upstream's SSE events on one by one as
+they arrive, ``answer`` returns its JSON answer as is, ``count_body`` its count. Parley
 still authenticates, rate-limits and meters them (usage is read from the events).
 ``generate`` (used where a neutral request is all there is) maps the neutral request
 back to a Claude body. Replicas, routing and failover before the first byte are those
-of ``upstream.py``.
+of ``common/upstream.py``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 import httpx
@@ -40,10 +41,16 @@ from parley.backends.base import (
     ToolCallPart,
     ToolCallStart,
     ToolResultPart,
+    UpstreamEvent,
 )
-from parley.backends.common.upstream import Replica, ReplicaPool, upstream_client
-from parley.backends.openai.backend import affinity_key
-from parley.errors import InternalError, InvalidRequestError, OverloadedError, RateLimitError
+from parley.backends.common.upstream import Replica, ReplicaPool, affinity_key, upstream_client
+from parley.errors import (
+    AnswerBroken,
+    InternalError,
+    InvalidRequestError,
+    OverloadedError,
+    RateLimitError,
+)
 
 VERSION = "2023-06-01"
 _FINISH: dict[str, FinishReason] = {
@@ -53,10 +60,6 @@ _FINISH: dict[str, FinishReason] = {
     "tool_use": "tool_use",
     "model_context_window_exceeded": "context_window",
 }
-
-
-class UpstreamBroken(OverloadedError):
-    """The upstream went away in the middle of an answer."""
 
 
 class AnthropicOptions(BaseModel):
@@ -113,16 +116,17 @@ class AnthropicBackend:
             headers["anthropic-beta"] = ",".join(sorted(betas))
         return headers
 
-    # --- passthrough --------------------------------------------------------------------
+    # --- passthrough ------------------------------------------------------------------
 
-    async def open(
-        self, path: str, body: dict[str, Any], betas: frozenset[str], affinity: str | None
+    async def _open(
+        self, path: str, body: Mapping[str, Any], betas: frozenset[str], affinity: str | None
     ) -> tuple[Replica, httpx.Response]:
-        """POST ``body`` (model replaced) to a replica; upstream errors raised as ours."""
+        """POST ``body`` (model replaced) to a replica; upstream errors raised as ours.
+        The caller closes the response and calls ``pool.done``."""
         assert self._client is not None
-        body = {**body, "model": self.options.model}
+        sent = {**body, "model": self.options.model}
         replica, response = await self.pool.send(
-            self._client, path, body=body, headers=self.headers(betas), affinity=affinity
+            self._client, path, body=sent, headers=self.headers(betas), affinity=affinity
         )
         if response.status_code >= 400:
             try:
@@ -132,12 +136,23 @@ class AnthropicBackend:
                 self.pool.done(replica)
         return replica, response
 
+    async def _read(
+        self, path: str, body: Mapping[str, Any], betas: frozenset[str], affinity: str | None
+    ) -> dict[str, Any]:
+        replica, response = await self._open(path, body, betas, affinity)
+        try:
+            answer: dict[str, Any] = json.loads(await response.aread())
+            return answer
+        finally:
+            await response.aclose()
+            self.pool.done(replica)
+
     async def forward(
-        self, body: dict[str, Any], betas: frozenset[str], affinity: str | None
-    ) -> AsyncGenerator[tuple[str, dict[str, Any], bytes], None]:
+        self, request: GenerationRequest, body: Mapping[str, Any], betas: frozenset[str]
+    ) -> AsyncGenerator[UpstreamEvent, None]:
         """The upstream's events as ``(name, data, raw SSE bytes)``, one at a time."""
-        replica, response = await self.open(
-            "/v1/messages", {**body, "stream": True}, betas, affinity
+        replica, response = await self._open(
+            "/v1/messages", {**body, "stream": True}, betas, affinity_key(request)
         )
         finished = False
         try:
@@ -149,25 +164,36 @@ class AnthropicBackend:
                 yield name, data, raw
             if not finished:
                 self.pool.failed(replica, "ended mid-answer")
-                raise UpstreamBroken("the upstream ended its answer early")
+                raise AnswerBroken("the upstream ended its answer early")
         except httpx.HTTPError as exc:
             self.pool.failed(replica, f"broke mid-answer: {exc}")
-            raise UpstreamBroken(f"the upstream connection failed mid-answer ({exc})") from None
+            raise AnswerBroken(f"the upstream connection failed mid-answer ({exc})") from None
         finally:
             await response.aclose()
             self.pool.done(replica)
 
-    async def count_body(self, body: dict[str, Any], betas: frozenset[str]) -> int:
-        replica, response = await self.open("/v1/messages/count_tokens", body, betas, None)
-        try:
-            return int(json.loads(await response.aread())["input_tokens"])
-        finally:
-            await response.aclose()
-            self.pool.done(replica)
+    async def answer(
+        self, request: GenerationRequest, body: Mapping[str, Any], betas: frozenset[str]
+    ) -> dict[str, Any]:
+        return await self._read(
+            "/v1/messages", {**body, "stream": False}, betas, affinity_key(request)
+        )
+
+    async def count_body(self, body: Mapping[str, Any], betas: frozenset[str]) -> int:
+        counted = await self._read("/v1/messages/count_tokens", body, betas, None)
+        return int(counted["input_tokens"])
 
     # --- the neutral protocol -----------------------------------------------------------
 
-    async def count_text(self, text: str) -> int:
+    async def count_tokens(self, subject: GenerationRequest | str) -> int:
+        if isinstance(subject, str):
+            return await self._count_text(subject)
+        body = claude_body(subject)
+        for field in ("max_tokens", "stream", "stop_sequences", "temperature", "top_p", "top_k"):
+            body.pop(field, None)
+        return await self.count_body(body, frozenset())
+
+    async def _count_text(self, text: str) -> int:
         """The upstream's count of a one-message conversation holding ``text``, less that
         of the same conversation holding one character: its template overhead."""
         if not text:
@@ -184,15 +210,9 @@ class AnthropicBackend:
         body = claude_body(request)
         yield Accepted()
         reader = _EventReader()
-        async for name, data, _ in self.forward(body, frozenset(), affinity_key(request)):
+        async for name, data, _ in self.forward(request, body, frozenset()):
             for event in reader.feed(name, data):
                 yield event
-
-    async def count_tokens(self, request: GenerationRequest) -> int:
-        body = claude_body(request)
-        for field in ("max_tokens", "stream", "stop_sequences", "temperature", "top_p", "top_k"):
-            body.pop(field, None)
-        return await self.count_body(body, frozenset())
 
 
 async def sse_events(

@@ -13,11 +13,16 @@ Contract of ``Backend.generate``:
 - tool-call events are well nested (start, chunks, end) and never interleave with text;
 - closing the iterator early (``aclose``) cancels generation and frees its capacity;
 - failures raise ``parley.errors.ParleyError`` subclasses.
+
+``Passthrough`` is the one optional capability: a backend that speaks the Claude API
+itself takes the client's validated body as is (the only place a backend sees API
+JSON, because translating it would lose what the upstream understands and Parley does
+not). Services discover it with ``isinstance(backend, Passthrough)``, never by class.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -232,12 +237,41 @@ class Backend(Protocol):
 
     def generate(self, request: GenerationRequest) -> AsyncGenerator[BackendEvent, None]: ...
 
-    async def count_tokens(self, request: GenerationRequest) -> int: ...
-
-    async def count_text(self, text: str) -> int:
-        """Tokens the model's tokenizer makes of plain generated ``text`` (no template,
-        no special tokens): the output of an answer that ended before the backend
-        reported its own count."""
+    async def count_tokens(self, subject: GenerationRequest | str) -> int:
+        """Tokens of ``subject``: a whole prompt, rendered exactly as ``generate``
+        renders it (count_tokens, rate limits), or plain generated text, without
+        template or special tokens (the output of an answer that ended before the
+        backend reported its own count)."""
         ...
 
     async def health(self) -> Health: ...
+
+
+# A Claude-API stream event as the upstream sent it: its name, its data, and its SSE
+# bytes (passed on untouched when nothing in it had to change).
+UpstreamEvent = tuple[str, dict[str, Any], bytes]
+
+
+@runtime_checkable
+class Passthrough(Protocol):
+    """A backend that answers Claude-API bodies directly (another Parley, vLLM's or
+    llama-server's ``/v1/messages``). ``body`` is the client's validated body; the
+    backend replaces ``model`` with the upstream's name. ``request`` is the same
+    conversation in neutral words, for routing (a conversation stays on the replica
+    that holds its KV cache)."""
+
+    def forward(
+        self, request: GenerationRequest, body: Mapping[str, Any], betas: frozenset[str]
+    ) -> AsyncGenerator[UpstreamEvent, None]:
+        """The upstream's stream events, one at a time, as they arrive."""
+        ...
+
+    async def answer(
+        self, request: GenerationRequest, body: Mapping[str, Any], betas: frozenset[str]
+    ) -> dict[str, Any]:
+        """The upstream's non-streaming ``Message``, as JSON."""
+        ...
+
+    async def count_body(self, body: Mapping[str, Any], betas: frozenset[str]) -> int:
+        """The upstream's ``count_tokens`` of a count-tokens body."""
+        ...

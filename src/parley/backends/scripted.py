@@ -99,11 +99,10 @@ class ScriptedBackend:
     async def health(self) -> Health:
         return Health(ok=True)
 
-    async def count_tokens(self, request: GenerationRequest) -> int:
-        return len(rendered_words(request))
-
-    async def count_text(self, text: str) -> int:
-        return len(text.split())  # one word per token, as ``echo`` generates
+    async def count_tokens(self, subject: GenerationRequest | str) -> int:
+        if isinstance(subject, str):
+            return len(subject.split())  # one word per token, as ``echo`` generates
+        return len(rendered_words(subject))
 
     async def generate(self, request: GenerationRequest) -> AsyncGenerator[BackendEvent, None]:
         self.requests.append(request)

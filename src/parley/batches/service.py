@@ -22,11 +22,10 @@ from datetime import UTC, datetime, timedelta
 from parley.config import BatchSettings
 from parley.errors import InvalidRequestError, NotFoundError, RateLimitError
 from parley.ids import new_id
-from parley.messages.service import CallContext
+from parley.messages.context import CallContext
 from parley.storage import batches as store
-from parley.storage.db import Database
+from parley.storage.db import Database, utc
 from parley.storage.tables import MessageBatch as BatchRow
-from parley.tenancy.keys import utc
 from parley.wire.batches import (
     MessageBatch,
     MessageBatchCreateParams,

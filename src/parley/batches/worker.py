@@ -35,12 +35,13 @@ from parley.errors import (
     as_invalid_request,
 )
 from parley.ids import new_id
-from parley.messages.service import CallContext, MessagesService
+from parley.messages.context import CallContext
+from parley.messages.service import MessagesService
 from parley.protocol import ApiVersion
 from parley.storage import batches as store
 from parley.storage.db import Database
 from parley.storage.tables import BatchRequest, MessageBatch
-from parley.tenancy.keys import Principal
+from parley.tenancy.principal import Principal
 from parley.wire.requests import MessageCreateParams
 
 log = logging.getLogger(__name__)

@@ -20,26 +20,29 @@ from parley.config import Settings
 from parley.errors import PermissionDeniedError
 from parley.files import FileService
 from parley.http.errors import request_id_of
-from parley.messages.service import CallContext, MessagesService
+from parley.messages.context import CallContext
+from parley.messages.service import MessagesService
 from parley.metering.reports import Reports
 from parley.metering.spend import SpendGuard
 from parley.metering.usage import UsageRecorder
 from parley.protocol import parse_betas, parse_version
 from parley.ratelimit.policy import LimitPolicy
 from parley.skills import SkillService
-from parley.storage.db import Database
-from parley.tenancy.keys import KeyService, Principal
-from parley.tenancy.organization import Bootstrap, Workspaces
+from parley.tenancy.keys import KeyService
+from parley.tenancy.organization import Bootstrap
+from parley.tenancy.principal import Principal
+from parley.tenancy.users import Users
+from parley.tenancy.workspaces import Workspaces
 
 
 @dataclass
 class Services:
     settings: Settings
     catalog: Catalog
-    db: Database
     keys: KeyService
     organization: Bootstrap
     workspaces: Workspaces
+    users: Users
     usage: UsageRecorder
     reports: Reports
     limits: LimitPolicy

@@ -1,7 +1,6 @@
-"""Server-sent events: framing, keep-alive pings, and errors after the stream began.
+"""Server-sent event responses: keep-alive pings, and errors after the stream began.
 
-Every event carries both the ``event:`` line and ``type`` in its data (SDK 2.x no
-longer copies one into the other); there is no ``[DONE]``. While the model is busy
+Events are written by ``wire.sse``, the one encoder. While the model is busy
 before producing anything (queued, or prefilling a long prompt), ``ping`` events keep
 the connection alive. An error after the 200 went out is sent as an ``error`` event
 and the stream ends without ``message_stop``.
@@ -16,25 +15,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 from starlette.responses import StreamingResponse
 
 from parley.errors import InternalError, ParleyError
 from parley.messages.assembler import StreamAccepted
-from parley.wire.responses import (
-    InputJSONDelta,
-    RawContentBlockDeltaEvent,
-    RawMessageStartEvent,
-    TextDelta,
-)
+from parley.wire.responses import RawContentBlockDeltaEvent
+from parley.wire.sse import PING, encode, frame
 
 T = TypeVar("T")
 
-PING = b'event: ping\ndata: {"type": "ping"}\n\n'
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
@@ -77,31 +70,8 @@ class EventPump(Generic[T]):
             await aclose()
 
 
-_DELTA = 'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,"delta":'
-_TEXT_DELTA = _DELTA + '{"type":"text_delta","text":%s}}\n\n'
-_JSON_DELTA = _DELTA + '{"type":"input_json_delta","partial_json":%s}}\n\n'
-
-
-def encode(event: BaseModel) -> bytes:
-    # Deltas are most of a stream: format them directly rather than through pydantic.
-    if isinstance(event, RawContentBlockDeltaEvent):
-        delta = event.delta
-        if isinstance(delta, TextDelta):
-            return (_TEXT_DELTA % (event.index, json.dumps(delta.text))).encode()
-        if isinstance(delta, InputJSONDelta):
-            return (_JSON_DELTA % (event.index, json.dumps(delta.partial_json))).encode()
-    if isinstance(event, RawMessageStartEvent):
-        data: Any = {"type": event.type, "message": event.message.to_wire()}
-        payload = json.dumps(data, separators=(",", ":"))
-    else:
-        payload = event.model_dump_json()
-    kind = getattr(event, "type", "message")
-    return f"event: {kind}\ndata: {payload}\n\n".encode()
-
-
 def encode_error(error: ParleyError, request_id: str | None) -> bytes:
-    payload = json.dumps(error.body(request_id), separators=(",", ":"))
-    return f"event: error\ndata: {payload}\n\n".encode()
+    return frame("error", error.body(request_id))
 
 
 async def start_stream(

@@ -12,22 +12,26 @@ streamed so far as an assistant prefill, the new stream's opening events are dro
 and its block indices shifted, so the client sees one uninterrupted answer. A stream
 that dies inside a tool call or a thinking block, or between two blocks, cannot be
 continued that way and ends with an ``error`` event.
+
+Events stay the upstream's own dicts here, not ``wire.responses`` models: an upstream
+may send blocks and fields Parley does not model (server tools, newer deltas), and
+passing them on untouched is what passthrough is for. Only the few fields below are
+read (block types, deltas' text, usage), and changed events are written by the one
+encoder, ``wire.sse``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from parley.backends.anthropic import AnthropicBackend, UpstreamBroken
-from parley.backends.openai.backend import affinity_key
+from parley.backends.base import Passthrough
+from parley.errors import AnswerBroken
+from parley.messages.context import PreparedMessage
 from parley.wire.responses import CacheCreation, Usage
-
-if TYPE_CHECKING:
-    from parley.messages.service import PreparedMessage
+from parley.wire.sse import frame
 
 log = logging.getLogger(__name__)
 MAX_RESUMES = 2
@@ -63,9 +67,7 @@ class Proxy:
     def body(prepared: PreparedMessage) -> dict[str, Any]:
         return prepared.params.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
-    async def stream(self, prepared: PreparedMessage) -> AsyncIterator[bytes]:
-        backend = prepared.model.backend
-        assert isinstance(backend, AnthropicBackend)
+    async def stream(self, prepared: PreparedMessage, backend: Passthrough) -> AsyncIterator[bytes]:
         progress = _Progress()
         body = self.body(prepared)
         resumes = 0
@@ -77,7 +79,7 @@ class Proxy:
                     ):
                         yield raw
                     return
-                except UpstreamBroken:
+                except AnswerBroken:
                     if resumes >= MAX_RESUMES or not progress.resumable():
                         raise
                     resumes += 1
@@ -93,7 +95,7 @@ class Proxy:
     async def _pass(
         self,
         prepared: PreparedMessage,
-        backend: AnthropicBackend,
+        backend: Passthrough,
         body: dict[str, Any],
         progress: _Progress,
         *,
@@ -103,8 +105,7 @@ class Proxy:
         continuing = resumed and bool(progress.blocks)
         offset = len(progress.blocks) - 1 if continuing else 0
         earlier_output = progress.output_tokens
-        affinity = affinity_key(prepared.generation)
-        async for name, data, raw in backend.forward(body, prepared.ctx.betas, affinity):
+        async for name, data, raw in backend.forward(prepared.generation, body, prepared.ctx.betas):
             changed = resumed
             if name == "message_start":
                 if progress.started:
@@ -126,20 +127,10 @@ class Proxy:
             elif name == "message_stop":
                 progress.accounted = True
                 await self.account(prepared, progress.usage)
-            yield _event(name, data) if changed else raw
+            yield frame(name, data) if changed else raw
 
-    async def create(self, prepared: PreparedMessage) -> dict[str, Any]:
-        backend = prepared.model.backend
-        assert isinstance(backend, AnthropicBackend)
-        body = {**self.body(prepared), "stream": False}
-        replica, response = await backend.open(
-            "/v1/messages", body, prepared.ctx.betas, affinity_key(prepared.generation)
-        )
-        try:
-            message: dict[str, Any] = json.loads(await response.aread())
-        finally:
-            await response.aclose()
-            backend.pool.done(replica)
+    async def create(self, prepared: PreparedMessage, backend: Passthrough) -> dict[str, Any]:
+        message = await backend.answer(prepared.generation, self.body(prepared), prepared.ctx.betas)
         message["model"] = prepared.model.id
         await self.account(prepared, message.get("usage") or {})
         return message
@@ -192,7 +183,3 @@ def _continuation(body: dict[str, Any], progress: _Progress) -> dict[str, Any]:
     if prefill:
         messages.append({"role": "assistant", "content": prefill})
     return {**body, "messages": messages}
-
-
-def _event(name: str, data: dict[str, Any]) -> bytes:
-    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()

@@ -10,7 +10,7 @@ tokens) of the same request.
 Metering. A finished answer is recorded with the backend's own counts. An interactive
 answer that ends early — the client went away, or the backend failed mid-answer — is
 recorded too, with its input and the tokens of what the model had said by then
-(``Backend.count_text``), as the hosted API bills a stream that is cut off. That
+(``Backend.count_tokens`` of the text), as the hosted API bills a stream that is cut off. That
 happens in a detached task, because the stream's own task is being cancelled. Batch
 work is not metered this way: a batch request that stops early is retried or reported
 as canceled, and is billed once, when it succeeds.
@@ -23,16 +23,16 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
-from parley.backends.anthropic import AnthropicBackend
-from parley.backends.base import Accepted, Finished, GenerationRequest, PromptProcessed
+from parley.backends.base import Accepted, Finished, Passthrough, PromptProcessed
 from parley.catalog import Catalog, ServedModel
 from parley.errors import InvalidRequestError
 from parley.ids import new_id
 from parley.messages.assembler import ACCEPTED, MessageAssembler, StreamAccepted
 from parley.messages.citations import CitableDocument, Citer
+from parley.messages.context import CallContext, PreparedMessage
 from parley.messages.documents import DocumentLoader
 from parley.messages.media import Documents, media_blocks, source_key
 from parley.messages.passthrough import Proxy
@@ -41,9 +41,7 @@ from parley.messages.rules import RequestTraits, check_request
 from parley.messages.translate import to_generation
 from parley.metering.spend import SpendGuard
 from parley.metering.usage import UsageEvent, UsageRecorder
-from parley.protocol import ApiVersion
-from parley.ratelimit.limiter import Admission, RateLimiter
-from parley.tenancy.keys import Principal
+from parley.ratelimit.limiter import RateLimiter
 from parley.wire.content import (
     ContentBlockSourceParam,
     DocumentBlockParam,
@@ -55,28 +53,6 @@ from parley.wire.requests import MessageCountTokensParams, MessageCreateParams, 
 from parley.wire.responses import CacheCreation, Message, RawMessageStreamEvent, Usage
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class CallContext:
-    """What a call carries besides its body."""
-
-    request_id: str
-    version: ApiVersion
-    betas: frozenset[str]
-    principal: Principal
-
-
-@dataclass
-class PreparedMessage:
-    model: ServedModel
-    generation: GenerationRequest
-    params: MessageCreateParams
-    ctx: CallContext
-    admission: Admission = field(default_factory=Admission)
-    # Batch work: lower priority, exempt from rate limits, billed at the batch tier.
-    batch: bool = False
-    citer: Citer | None = None
 
 
 class MessagesService:
@@ -164,21 +140,21 @@ class MessagesService:
 
     async def create_json(self, prepared: PreparedMessage) -> dict[str, Any]:
         """The non-streaming answer, as the wire has it (proxied as is when forwarding)."""
-        if isinstance(prepared.model.backend, AnthropicBackend):
-            return await self._proxy.create(prepared)
+        if isinstance(prepared.model.backend, Passthrough):
+            return await self._proxy.create(prepared, prepared.model.backend)
         return (await self.create(prepared)).to_wire()
 
     def stream_any(
         self, prepared: PreparedMessage
     ) -> AsyncIterator[RawMessageStreamEvent | StreamAccepted | bytes]:
         """``stream``, or the upstream's own events when forwarding to a Claude-API server."""
-        if isinstance(prepared.model.backend, AnthropicBackend):
-            return self._proxy.stream(prepared)
+        if isinstance(prepared.model.backend, Passthrough):
+            return self._proxy.stream(prepared, prepared.model.backend)
         return self.stream(prepared)
 
     async def count_tokens(self, params: MessageCountTokensParams, ctx: CallContext) -> int:
         model = self._checked(params, ctx)
-        if isinstance(model.backend, AnthropicBackend):
+        if isinstance(model.backend, Passthrough):
             body = params.model_dump(mode="json", by_alias=True, exclude_unset=True)
             return await model.backend.count_body(body, ctx.betas)
         documents = await self.documents.resolve(params.messages, ctx.principal.workspace_id)
@@ -259,7 +235,7 @@ class MessagesService:
 
     async def _meter(self, prepared: PreparedMessage, usage: Usage, text: str) -> None:
         try:
-            usage.output_tokens = await prepared.model.backend.count_text(text)
+            usage.output_tokens = await prepared.model.backend.count_tokens(text)
         except Exception as exc:  # the backend may be what failed
             log.warning("could not count an answer cut short (%s); metering its input", exc)
         self.record(prepared, usage)

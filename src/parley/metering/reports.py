@@ -24,8 +24,7 @@ from parley.errors import InvalidRequestError
 from parley.metering.pricing import cents
 from parley.metering.usage import UsageRecorder
 from parley.storage import usage as usage_store
-from parley.storage.db import Database
-from parley.tenancy.keys import utc
+from parley.storage.db import Database, utc
 
 WIDTHS: dict[str, tuple[timedelta, int, int]] = {
     "1m": (timedelta(minutes=1), 60, 1440),

@@ -21,7 +21,7 @@ from parley.metering.pricing import row_cents
 from parley.metering.usage import UsageRecorder
 from parley.storage import limits as limits_store
 from parley.storage.db import Database
-from parley.tenancy.keys import Principal
+from parley.tenancy.principal import Principal
 
 
 def month_start(now: datetime) -> datetime:

@@ -24,7 +24,7 @@ from parley.config import LimitValues
 from parley.errors import RateLimitError
 from parley.ratelimit.buckets import BucketSpec, BucketStore, Taken
 from parley.ratelimit.policy import LimitPolicy, ScopedLimits
-from parley.tenancy.keys import Principal
+from parley.tenancy.principal import Principal
 
 _HEADER_NAMES = {
     "requests_per_minute": "requests",

@@ -22,30 +22,28 @@ import secrets
 import string
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from cachetools import TTLCache
 
-from parley.errors import AuthenticationError, InvalidRequestError, NotFoundError
+from parley.errors import (
+    AuthenticationError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from parley.ids import new_id
+from parley.protocol import ApiVersion
 from parley.storage import tenancy
-from parley.storage.db import Database
+from parley.storage.db import Database, utc
 from parley.storage.tables import ApiKey
+from parley.tenancy.principal import Principal
+from parley.wire import admin as wire
 
 KeyKind = Literal["api", "admin"]
 PREFIXES: dict[str, str] = {"api": "sk-parley-api01-", "admin": "sk-parley-admin01-"}
 LOOKUP_LENGTH = 12
 _ALPHABET = string.ascii_letters + string.digits
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling. ``api_key_id`` is None only with open access."""
-
-    kind: Literal["api", "admin", "open"]
-    api_key_id: str | None
-    workspace_id: str | None
-    user_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,13 +62,6 @@ class _CachedKey:
 class IssuedKey:
     record: ApiKey
     secret: str
-
-
-def utc(value: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes; everything Parley stores is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 def new_secret(kind: KeyKind) -> str:
@@ -205,6 +196,38 @@ class KeyService:
         self.invalidate(record.lookup)
         return IssuedKey(record=record, secret=secret)
 
+    async def get(self, key_id: str) -> ApiKey:
+        async with self.db.read() as session:
+            record = await tenancy.api_key(session, key_id)
+        if record is None or record.kind != "api":
+            raise NotFoundError(f"API key `{key_id}` not found.")
+        return record
+
+    async def page(
+        self,
+        *,
+        limit: int,
+        before_id: str | None = None,
+        after_id: str | None = None,
+        status: str | None = None,
+        workspace_id: str | None = None,
+        created_by: str | None = None,
+    ) -> tuple[list[ApiKey], bool]:
+        """Workspace API keys, newest first; ``status`` may be ``expired`` (active keys
+        past their expiry)."""
+        statuses, expired_before = _status_filter(status)
+        async with self.db.read() as session:
+            return await tenancy.api_keys_page(
+                session,
+                limit=limit,
+                before_id=before_id,
+                after_id=after_id,
+                statuses=statuses,
+                expired_before=expired_before,
+                workspace_id=workspace_id,
+                created_by=created_by,
+            )
+
     async def update(self, key_id: str, *, name: str | None, status: str | None) -> ApiKey:
         async with self.db.write() as session:
             record = await tenancy.api_key(session, key_id)
@@ -245,9 +268,44 @@ def _check_usable(key: _CachedKey) -> None:
 
 
 def _not_admin() -> Exception:
-    from parley.errors import PermissionDeniedError
-
     return PermissionDeniedError(
         "This endpoint needs an Admin API key (sk-parley-admin01-…); workspace API keys "
         "cannot manage the organization."
     )
+
+
+def _status_filter(status: str | None) -> tuple[list[str] | None, datetime | None]:
+    if status is None:
+        return None, None
+    if status == "expired":
+        return ["active"], datetime.now(UTC)
+    if status not in ("active", "inactive", "archived"):
+        raise InvalidRequestError(
+            "status: Input should be 'active', 'inactive', 'archived' or 'expired'"
+        )
+    return [status], None
+
+
+def key_out(row: ApiKey, version: ApiVersion, default_workspace: str) -> dict[str, Any]:
+    """A key as the Admin API shows it. ``2023-06-01`` also carries the deprecated
+    ``workspace_id`` (null for the default workspace), which ``2026-10-21`` removed."""
+    workspace = row.workspace_id or default_workspace
+    expires = utc(row.expires_at)
+    status = row.status
+    if status == "active" and expires is not None and expires <= datetime.now(UTC):
+        status = "expired"
+    key = wire.APIKey(
+        id=row.id,
+        name=row.name,
+        status=status,
+        created_at=utc(row.created_at),
+        created_by=wire.CreatedBy(id=row.created_by) if row.created_by else None,
+        expires_at=expires,
+        partial_key_hint=row.hint,
+        scope=wire.WorkspaceScope(workspace_id=workspace),
+        workspace_id=None if workspace == default_workspace else workspace,
+    )
+    data = key.model_dump(mode="json")
+    if version is ApiVersion.V2026_10_21:
+        del data["workspace_id"]
+    return data

@@ -1,4 +1,4 @@
-"""The organization: bootstrap on first start, its workspaces, and its users.
+"""The organization: created on the first start, read on every later one.
 
 One organization per deployment. The first start creates it together with the
 default workspace, an owner user and an admin key (from ``auth.bootstrap_admin_key``
@@ -13,25 +13,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from parley.config import Settings
-from parley.errors import InvalidRequestError, NotFoundError
 from parley.ids import new_id
 from parley.storage import tenancy
 from parley.storage.db import Database
-from parley.storage.tables import ApiKey, Organization, User, Workspace
+from parley.storage.tables import Organization, User, Workspace
 from parley.tenancy.keys import KeyService, new_secret
-
-MAX_WORKSPACES = 100
-DEFAULT_COLOR = "#6C5BB9"
-DEFAULT_RESIDENCY: dict[str, Any] = {
-    "workspace_geo": "us",
-    "allowed_inference_geos": "unrestricted",
-    "default_inference_geo": "global",
-}
+from parley.tenancy.workspaces import DEFAULT_COLOR, DEFAULT_RESIDENCY
 
 
 @dataclass(frozen=True)
@@ -102,75 +93,3 @@ async def _existing(db: Database) -> Bootstrap | None:
         owners = await tenancy.users_page(session, limit=1, before_id=None, after_id=None)
     assert workspace is not None and owners[0]
     return Bootstrap(org.id, workspace.id, owners[0][-1].id)
-
-
-class Workspaces:
-    """Workspace management for the Admin API."""
-
-    def __init__(self, db: Database, keys: KeyService) -> None:
-        self.db = db
-        self.keys = keys
-
-    async def create(
-        self,
-        *,
-        name: str,
-        tags: dict[str, str],
-        display_color: str | None,
-        data_residency: dict[str, Any] | None,
-    ) -> Workspace:
-        now = datetime.now(UTC)
-        workspace = Workspace(
-            id=new_id("wrkspc"),
-            name=name,
-            is_default=False,
-            display_color=display_color or DEFAULT_COLOR,
-            tags=tags,
-            data_residency={**DEFAULT_RESIDENCY, **(data_residency or {})},
-            created_at=now,
-            archived_at=None,
-        )
-        async with self.db.write() as session:
-            if await tenancy.count_workspaces(session) >= MAX_WORKSPACES:
-                raise InvalidRequestError(
-                    f"An organization can have at most {MAX_WORKSPACES} workspaces; "
-                    "archive one first."
-                )
-            session.add(workspace)
-        return workspace
-
-    async def get(self, workspace_id: str) -> Workspace:
-        async with self.db.read() as session:
-            workspace = await tenancy.workspace(session, workspace_id)
-        if workspace is None or workspace.is_default:
-            raise NotFoundError(f"Workspace `{workspace_id}` not found.")
-        return workspace
-
-    async def update(self, workspace_id: str, changes: dict[str, Any]) -> Workspace:
-        async with self.db.write() as session:
-            workspace = await tenancy.workspace(session, workspace_id)
-            if workspace is None or workspace.is_default:
-                raise NotFoundError(f"Workspace `{workspace_id}` not found.")
-            if "name" in changes:
-                workspace.name = changes["name"]
-            if "display_color" in changes:
-                workspace.display_color = changes["display_color"]
-            if "tags" in changes:
-                merged = {**workspace.tags, **changes["tags"]}
-                workspace.tags = {k: v for k, v in merged.items() if v is not None}
-            if "data_residency" in changes:
-                workspace.data_residency = {**workspace.data_residency, **changes["data_residency"]}
-        return workspace
-
-    async def archive(self, workspace_id: str) -> Workspace:
-        """Archive a workspace and every key in it."""
-        async with self.db.write() as session:
-            workspace = await tenancy.workspace(session, workspace_id)
-            if workspace is None or workspace.is_default:
-                raise NotFoundError(f"Workspace `{workspace_id}` not found.")
-            if workspace.archived_at is None:
-                workspace.archived_at = datetime.now(UTC)
-            archived = await tenancy.archive_workspace_keys(session, workspace_id)
-            lookups = [k.lookup for k in [await session.get(ApiKey, i) for i in archived] if k]
-        await self.keys.forget_workspace_keys(lookups)
-        return workspace

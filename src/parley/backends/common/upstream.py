@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from parley.backends.base import GenerationRequest, TextPart
 from parley.errors import InternalError, OverloadedError
 
 log = logging.getLogger(__name__)
@@ -169,6 +170,15 @@ class ReplicaPool:
             replica.down_since = None
         elif not ok:
             self.failed(replica, "health check failed")
+
+
+def affinity_key(request: GenerationRequest) -> str | None:
+    """What keeps a conversation on one replica: its system prompt and first user turn."""
+    first = next((t for t in request.turns if t.role == "user"), None)
+    if first is None:
+        return None
+    text = "".join(p.text for p in first.parts if isinstance(p, TextPart))
+    return hashlib.sha256(f"{request.system}\x00{text}".encode()).hexdigest()
 
 
 def _rendezvous(key: str, url: str) -> int:

@@ -139,15 +139,14 @@ class LlamaCppBackend:
 
     # --- requests --------------------------------------------------------------------
 
-    async def count_tokens(self, request: GenerationRequest) -> int:
-        tokens, _ = await asyncio.to_thread(self._tokens, request)
+    async def count_tokens(self, subject: GenerationRequest | str) -> int:
+        if isinstance(subject, str):
+            if not subject:
+                return 0
+            assert self._model is not None
+            return len(await asyncio.to_thread(self._model.tokenize, subject, prompt=False))
+        tokens, _ = await asyncio.to_thread(self._tokens, subject)
         return len(tokens)
-
-    async def count_text(self, text: str) -> int:
-        if not text:
-            return 0
-        assert self._model is not None
-        return len(await asyncio.to_thread(self._model.tokenize, text, prompt=False))
 
     async def generate(self, request: GenerationRequest) -> AsyncGenerator[BackendEvent, None]:
         engine = self._ready()

@@ -20,7 +20,6 @@ characters.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 from collections.abc import AsyncGenerator
@@ -37,10 +36,9 @@ from parley.backends.base import (
     GenerationRequest,
     Health,
     PromptProcessed,
-    TextPart,
 )
 from parley.backends.common.local_tokenizer import LocalTokenizer, load_tokenizer
-from parley.backends.common.upstream import ReplicaPool, upstream_client
+from parley.backends.common.upstream import ReplicaPool, affinity_key, upstream_client
 from parley.backends.openai.chat_completions import (
     ChunkReader,
     chat_messages,
@@ -151,7 +149,7 @@ class OpenAIBackend:
                 raise OverloadedError(f"The upstream server failed: {broken}")
             log.warning("upstream %s: %s; resuming on another replica", replica.url, broken)
             text = "".join(reader.text)
-            attempt = continuation(request, text, await self.count_text(text))
+            attempt = continuation(request, text, await self.count_tokens(text))
             reader.next_stream()
         events = reader.finish()
         if attempt is not request or not reader.usage_known:
@@ -164,10 +162,15 @@ class OpenAIBackend:
         (llama-cpp-python's server) and for answers that went on on another replica,
         whose last stream counted only its own part."""
         prompt = PromptProcessed(input_tokens=await self.count_tokens(request))
-        output = await self.count_text("".join(reader.generated))
+        output = await self.count_tokens("".join(reader.generated))
         return replace(end, output_tokens=output, prompt=prompt)
 
-    async def count_text(self, text: str) -> int:
+    async def count_tokens(self, subject: GenerationRequest | str) -> int:
+        if isinstance(subject, str):
+            return await self._count_text(subject)
+        return await self._count_prompt(subject)
+
+    async def _count_text(self, text: str) -> int:
         """Tokens of generated text, without special tokens."""
         if not text:
             return 0
@@ -178,7 +181,7 @@ class OpenAIBackend:
             return int((await self._post("/tokenize", body))["count"])
         return len((await self._post("/tokenize", {"content": text}))["tokens"])
 
-    async def count_tokens(self, request: GenerationRequest) -> int:
+    async def _count_prompt(self, request: GenerationRequest) -> int:
         kind = self.options.tokenizer
         if self._local is not None:
             return await asyncio.to_thread(self._local.count_prompt, request)
@@ -213,14 +216,6 @@ class OpenAIBackend:
         finally:
             await response.aclose()
             self.pool.done(replica)
-
-
-def affinity_key(request: GenerationRequest) -> str | None:
-    first = next((t for t in request.turns if t.role == "user"), None)
-    if first is None:
-        return None
-    text = "".join(p.text for p in first.parts if isinstance(p, TextPart))
-    return hashlib.sha256(f"{request.system}\x00{text}".encode()).hexdigest()
 
 
 async def _chunks(response: httpx.Response) -> AsyncGenerator[dict[str, Any], None]:

@@ -12,16 +12,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from parley.errors import InvalidRequestError, NotFoundError
 from parley.http.deps import AdminDep, ServicesDep
 from parley.http.routes.body import parse_body
-from parley.protocol import ApiVersion
-from parley.storage import tenancy
-from parley.storage.tables import ApiKey as ApiKeyRow
-from parley.storage.tables import User as UserRow
-from parley.storage.tables import Workspace as WorkspaceRow
-from parley.tenancy.keys import utc
+from parley.tenancy.keys import key_out
+from parley.tenancy.users import user_out
+from parley.tenancy.workspaces import workspace_out
 from parley.wire import admin as wire
+from parley.wire.page import Page
 
 router = APIRouter(prefix="/v1/organizations")
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -29,68 +26,6 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 
 def _json(model: Any) -> JSONResponse:
     return JSONResponse(model.model_dump(mode="json", exclude_none=False))
-
-
-def _page(items: list[dict[str, Any]], has_more: bool) -> JSONResponse:
-    return JSONResponse(
-        {
-            "data": items,
-            "has_more": has_more,
-            "first_id": items[0]["id"] if items else None,
-            "last_id": items[-1]["id"] if items else None,
-        }
-    )
-
-
-def workspace_out(row: WorkspaceRow) -> wire.Workspace:
-    return wire.Workspace(
-        id=row.id,
-        name=row.name,
-        created_at=utc(row.created_at),
-        archived_at=utc(row.archived_at),
-        display_color=row.display_color,
-        data_residency=wire.DataResidency(**row.data_residency),
-        tags=row.tags,
-        compartment_id=row.id,
-    )
-
-
-def key_out(row: ApiKeyRow, version: ApiVersion, default_workspace: str) -> dict[str, Any]:
-    workspace = row.workspace_id or default_workspace
-    scope: wire.WorkspaceScope | wire.OrganizationScope = wire.WorkspaceScope(
-        workspace_id=workspace
-    )
-    expires = utc(row.expires_at)
-    status = row.status
-    if status == "active" and expires is not None and expires <= _now():
-        status = "expired"
-    key = wire.APIKey(
-        id=row.id,
-        name=row.name,
-        status=status,
-        created_at=utc(row.created_at),
-        created_by=wire.CreatedBy(id=row.created_by) if row.created_by else None,
-        expires_at=expires,
-        partial_key_hint=row.hint,
-        scope=scope,
-        workspace_id=None if workspace == default_workspace else workspace,
-    )
-    data = key.model_dump(mode="json")
-    if version is ApiVersion.V2026_10_21:
-        del data["workspace_id"]
-    return data
-
-
-def user_out(row: UserRow) -> wire.User:
-    return wire.User(
-        id=row.id, email=row.email, name=row.name, role=row.role, added_at=utc(row.added_at)
-    )
-
-
-def _now() -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
 
 
 # --- organization and users -------------------------------------------------------
@@ -111,20 +46,13 @@ async def list_users(
     before_id: str | None = None,
     after_id: str | None = None,
 ) -> JSONResponse:
-    async with svc.db.read() as session:
-        rows, more = await tenancy.users_page(
-            session, limit=limit, before_id=before_id, after_id=after_id
-        )
-    return _page([user_out(r).model_dump(mode="json") for r in rows], more)
+    rows, more = await svc.users.page(limit=limit, before_id=before_id, after_id=after_id)
+    return JSONResponse(Page.of([user_out(r) for r in rows], more).to_wire())
 
 
 @router.get("/users/{user_id}")
 async def get_user(user_id: str, _: AdminDep, svc: ServicesDep) -> JSONResponse:
-    async with svc.db.read() as session:
-        row = await tenancy.user(session, user_id)
-    if row is None:
-        raise NotFoundError(f"User `{user_id}` not found.")
-    return _json(user_out(row))
+    return _json(user_out(await svc.users.get(user_id)))
 
 
 # --- workspaces ---------------------------------------------------------------------
@@ -154,15 +82,10 @@ async def list_workspaces(
     after_id: str | None = None,
     include_archived: bool = False,
 ) -> JSONResponse:
-    async with svc.db.read() as session:
-        rows, more = await tenancy.workspaces_page(
-            session,
-            limit=limit,
-            before_id=before_id,
-            after_id=after_id,
-            include_archived=include_archived,
-        )
-    return _page([workspace_out(r).model_dump(mode="json") for r in rows], more)
+    rows, more = await svc.workspaces.page(
+        limit=limit, before_id=before_id, after_id=after_id, include_archived=include_archived
+    )
+    return JSONResponse(Page.of([workspace_out(r) for r in rows], more).to_wire())
 
 
 @router.get("/workspaces/{workspace_id}")
@@ -218,40 +141,21 @@ async def list_api_keys(
     workspace_id: str | None = None,
     created_by_user_id: str | None = None,
 ) -> JSONResponse:
-    statuses, expired_before = _status_filter(status)
-    async with svc.db.read() as session:
-        rows, more = await tenancy.api_keys_page(
-            session,
-            limit=limit,
-            before_id=before_id,
-            after_id=after_id,
-            statuses=statuses,
-            expired_before=expired_before,
-            workspace_id=workspace_id,
-            created_by=created_by_user_id,
-        )
+    rows, more = await svc.keys.page(
+        limit=limit,
+        before_id=before_id,
+        after_id=after_id,
+        status=status,
+        workspace_id=workspace_id,
+        created_by=created_by_user_id,
+    )
     default = svc.organization.default_workspace_id
-    return _page([key_out(r, ctx.version, default) for r in rows], more)
-
-
-def _status_filter(status: str | None) -> tuple[list[str] | None, Any]:
-    if status is None:
-        return None, None
-    if status == "expired":
-        return ["active"], _now()
-    if status not in ("active", "inactive", "archived"):
-        raise InvalidRequestError(
-            "status: Input should be 'active', 'inactive', 'archived' or 'expired'"
-        )
-    return [status], None
+    return JSONResponse(Page.of([key_out(r, ctx.version, default) for r in rows], more).to_wire())
 
 
 @router.get("/api_keys/{api_key_id}")
 async def get_api_key(api_key_id: str, ctx: AdminDep, svc: ServicesDep) -> JSONResponse:
-    async with svc.db.read() as session:
-        row = await tenancy.api_key(session, api_key_id)
-    if row is None or row.kind != "api":
-        raise NotFoundError(f"API key `{api_key_id}` not found.")
+    row = await svc.keys.get(api_key_id)
     return JSONResponse(key_out(row, ctx.version, svc.organization.default_workspace_id))
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from parley.http.deps import ContextDep, ServicesDep
 from parley.http.routes.body import parse_body
 from parley.wire.batches import DeletedMessageBatch, MessageBatchCreateParams
+from parley.wire.page import Page
 
 router = APIRouter(prefix="/v1/messages/batches")
 PROGRESS_HEADER = "parley-requests-completed"
@@ -31,15 +32,7 @@ async def list_batches(
     after_id: str | None = None,
 ) -> JSONResponse:
     batches, more = await svc.batches.page(ctx, limit=limit, before_id=before_id, after_id=after_id)
-    data = [b.model_dump(mode="json") for b in batches]
-    return JSONResponse(
-        {
-            "data": data,
-            "has_more": more,
-            "first_id": data[0]["id"] if data else None,
-            "last_id": data[-1]["id"] if data else None,
-        }
-    )
+    return JSONResponse(Page.of(batches, more).to_wire())
 
 
 @router.get("/{batch_id}")

@@ -12,10 +12,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from parley.errors import InvalidRequestError
+from parley.files import file_out
 from parley.http.deps import ContextDep, ServicesDep
 from parley.http.routes.query import array
 from parley.http.routes.uploads import form, uploads
 from parley.wire.files import DeletedFile
+from parley.wire.page import Page
 
 router = APIRouter(prefix="/v1/files")
 
@@ -61,22 +63,12 @@ async def list_files(
         after_id=after,
         ids=ids or None,
     )
-    data = [f.model_dump(mode="json") for f in items]
-    return JSONResponse(
-        {
-            "data": data,
-            "has_more": more,
-            "first_id": data[0]["id"] if data else None,
-            "last_id": data[-1]["id"] if data else None,
-            "next_page": f"page_{data[-1]['id']}" if more and data and not before_id else None,
-        }
-    )
+    next_page = f"page_{items[-1].id}" if more and items and not before_id else None
+    return JSONResponse(Page.of(items, more).to_wire(next_page=next_page))
 
 
 @router.get("/{file_id}")
 async def get_file(file_id: str, ctx: ContextDep, svc: ServicesDep) -> JSONResponse:
-    from parley.files import file_out
-
     row = await svc.files.get(file_id, ctx.principal.workspace_id)
     return JSONResponse(file_out(row).model_dump(mode="json"))
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from parley.http.deps import ContextDep, ServicesDep
+from parley.wire.page import Page
 
 router = APIRouter()
 
@@ -21,15 +22,7 @@ async def list_models(
     after_id: str | None = None,
 ) -> JSONResponse:
     page, has_more = svc.catalog.page(limit=limit, before_id=before_id, after_id=after_id)
-    data = [m.info().model_dump(mode="json") for m in page]
-    return JSONResponse(
-        {
-            "data": data,
-            "has_more": has_more,
-            "first_id": data[0]["id"] if data else None,
-            "last_id": data[-1]["id"] if data else None,
-        }
-    )
+    return JSONResponse(Page.of([m.info() for m in page], has_more).to_wire())
 
 
 @router.get("/v1/models/{model_id}")

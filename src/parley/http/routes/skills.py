@@ -14,11 +14,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from parley.http.deps import ContextDep, ServicesDep
 from parley.http.routes.uploads import form, uploads
-from parley.messages.service import CallContext
-from parley.skills import MAX_BYTES
-from parley.storage.tables import Skill, SkillVersion
-from parley.tenancy.keys import utc
-from parley.wire import files as wire
+from parley.messages.context import CallContext
+from parley.skills import MAX_BYTES, skill_out, version_out
+from parley.wire.page import TokenPage
 
 router = APIRouter(prefix="/v1/skills")
 BETA = "skills-2025-10-02"
@@ -42,48 +40,12 @@ async def _parts(request: Request) -> tuple[list[tuple[str, bytes]], dict[str, s
     return parts, fields
 
 
-def _skill(skill: Skill, latest: SkillVersion | None, ctx: CallContext) -> dict[str, Any]:
-    if BETA in ctx.betas:
-        return wire.BetaSkill(
-            id=skill.id,
-            display_title=skill.display_title,
-            latest_version=skill.latest_version,
-            created_at=utc(skill.created_at),
-            updated_at=utc(skill.updated_at),
-        ).model_dump(mode="json")
-    return wire.Skill(
-        id=skill.id,
-        display_name=skill.display_title,
-        latest_version_id=latest.id if latest else "",
-        source=wire.SkillSource(),
-        created_at=utc(skill.created_at),
-        updated_at=utc(skill.updated_at),
-    ).model_dump(mode="json")
-
-
-def _version(row: SkillVersion, ctx: CallContext) -> dict[str, Any]:
-    if BETA in ctx.betas:
-        return wire.BetaSkillVersion(
-            id=row.version,
-            skill_id=row.skill_id,
-            version=row.version,
-            name=row.name,
-            description=row.description,
-            directory=row.directory,
-            created_at=utc(row.created_at),
-        ).model_dump(mode="json")
-    return wire.SkillVersion(
-        id=row.id,
-        skill_id=row.skill_id,
-        name=row.name,
-        description=row.description,
-        created_at=utc(row.created_at),
-    ).model_dump(mode="json")
-
-
 def _page(items: list[dict[str, Any]], more: bool) -> JSONResponse:
-    next_page = f"page_{items[-1]['id']}" if more and items else None
-    return JSONResponse({"data": items, "has_more": more, "next_page": next_page})
+    return JSONResponse(TokenPage.of(items, more).to_wire())
+
+
+def _beta(ctx: CallContext) -> bool:
+    return BETA in ctx.betas
 
 
 @router.post("")
@@ -91,7 +53,7 @@ async def create_skill(request: Request, ctx: ContextDep, svc: ServicesDep) -> J
     parts, fields = await _parts(request)
     title = fields.get("display_name") or fields.get("display_title")
     skill, version = await svc.skills.create(parts, ctx.principal.workspace_id, title)
-    return JSONResponse(_skill(skill, version, ctx))
+    return JSONResponse(skill_out(skill, version, beta=_beta(ctx)))
 
 
 @router.get("")
@@ -109,13 +71,13 @@ async def list_skills(
         limit=limit,
         after_id=page.removeprefix("page_") if page else None,
     )
-    return _page([_skill(s, await svc.skills.latest(s), ctx) for s in skills], more)
+    return _page([skill_out(s, await svc.skills.latest(s), beta=_beta(ctx)) for s in skills], more)
 
 
 @router.get("/{skill_id}")
 async def get_skill(skill_id: str, ctx: ContextDep, svc: ServicesDep) -> JSONResponse:
     skill = await svc.skills.get(skill_id, ctx.principal.workspace_id)
-    return JSONResponse(_skill(skill, await svc.skills.latest(skill), ctx))
+    return JSONResponse(skill_out(skill, await svc.skills.latest(skill), beta=_beta(ctx)))
 
 
 @router.delete("/{skill_id}")
@@ -130,7 +92,7 @@ async def create_version(
 ) -> JSONResponse:
     parts, _ = await _parts(request)
     version = await svc.skills.add_version(skill_id, parts, ctx.principal.workspace_id)
-    return JSONResponse(_version(version, ctx))
+    return JSONResponse(version_out(version, beta=_beta(ctx)))
 
 
 @router.get("/{skill_id}/versions")
@@ -145,14 +107,7 @@ async def list_versions(
     if page:
         after = page.removeprefix("page_")
         versions = [v for v in versions if v.id < after]
-    items = [_version(v, ctx) for v in versions[:limit]]
-    return JSONResponse(
-        {
-            "data": items,
-            "has_more": len(versions) > limit,
-            "next_page": f"page_{versions[limit - 1].id}" if len(versions) > limit else None,
-        }
-    )
+    return _page([version_out(v, beta=_beta(ctx)) for v in versions[:limit]], len(versions) > limit)
 
 
 @router.get("/{skill_id}/versions/{version}")
@@ -160,7 +115,9 @@ async def get_version(
     skill_id: str, version: str, ctx: ContextDep, svc: ServicesDep
 ) -> JSONResponse:
     return JSONResponse(
-        _version(await svc.skills.version(skill_id, version, ctx.principal.workspace_id), ctx)
+        version_out(
+            await svc.skills.version(skill_id, version, ctx.principal.workspace_id), beta=_beta(ctx)
+        )
     )
 
 

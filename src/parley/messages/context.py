@@ -1,0 +1,42 @@
+"""What one call carries through the pipeline: its context and the prepared message.
+
+A leaf of the package (it imports no other module of it), so the service, the
+passthrough and the batch worker can all name these types without a cycle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from parley.backends.base import GenerationRequest
+from parley.catalog import ServedModel
+from parley.messages.citations import Citer
+from parley.protocol import ApiVersion
+from parley.ratelimit.limiter import Admission
+from parley.tenancy.principal import Principal
+from parley.wire.requests import MessageCreateParams
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """What a call carries besides its body."""
+
+    request_id: str
+    version: ApiVersion
+    betas: frozenset[str]
+    principal: Principal
+
+
+@dataclass
+class PreparedMessage:
+    """A create request that passed every check before a response starts: the model
+    that serves it, its neutral form, and what metering and citations need later."""
+
+    model: ServedModel
+    generation: GenerationRequest
+    params: MessageCreateParams
+    ctx: CallContext
+    admission: Admission = field(default_factory=Admission)
+    # Batch work: lower priority, exempt from rate limits, billed at the batch tier.
+    batch: bool = False
+    citer: Citer | None = None

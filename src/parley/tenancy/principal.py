@@ -1,0 +1,16 @@
+"""Who is calling: the identity every service is handed after authentication."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling. ``api_key_id`` is None only with open access."""
+
+    kind: Literal["api", "admin", "open"]
+    api_key_id: str | None
+    workspace_id: str | None
+    user_id: str | None = None

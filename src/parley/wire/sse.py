@@ -1,0 +1,45 @@
+"""The Claude API's server-sent events, written: the one encoder of the SSE vocabulary.
+
+Every event carries both the ``event:`` line and ``type`` in its data (SDK 2.x no
+longer copies one into the other); there is no ``[DONE]``. Text and tool-argument
+deltas are most of a stream and are formatted directly rather than through pydantic.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel
+
+from parley.wire.responses import (
+    InputJSONDelta,
+    RawContentBlockDeltaEvent,
+    RawMessageStartEvent,
+    TextDelta,
+)
+
+PING = b'event: ping\ndata: {"type": "ping"}\n\n'
+
+_DELTA = 'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,"delta":'
+_TEXT_DELTA = _DELTA + '{"type":"text_delta","text":%s}}\n\n'
+_JSON_DELTA = _DELTA + '{"type":"input_json_delta","partial_json":%s}}\n\n'
+
+
+def frame(name: str, data: dict[str, Any]) -> bytes:
+    """One event named ``name`` with JSON ``data``."""
+    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+def encode(event: BaseModel) -> bytes:
+    """One of the stream event models of ``wire.responses``, as SSE bytes."""
+    if isinstance(event, RawContentBlockDeltaEvent):
+        delta = event.delta
+        if isinstance(delta, TextDelta):
+            return (_TEXT_DELTA % (event.index, json.dumps(delta.text))).encode()
+        if isinstance(delta, InputJSONDelta):
+            return (_JSON_DELTA % (event.index, json.dumps(delta.partial_json))).encode()
+    if isinstance(event, RawMessageStartEvent):
+        return frame(event.type, {"type": event.type, "message": event.message.to_wire()})
+    kind = getattr(event, "type", "message")
+    return f"event: {kind}\ndata: {event.model_dump_json()}\n\n".encode()
