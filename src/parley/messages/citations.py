@@ -18,6 +18,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from parley.messages.media import Attachments
+from parley.wire.content import (
+    ContentBlockSourceParam,
+    DocumentBlockParam,
+    PlainTextSourceParam,
+    TextBlockParam,
+)
+
 MIN_CHARS = 20
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 
@@ -88,3 +96,29 @@ def _location(document: CitableDocument, start: int, end: int) -> dict[str, Any]
         "start_page_number": first,
         "end_page_number": last + 1,
     }
+
+
+def citer_for(attachments: Attachments) -> Citer | None:
+    """A citer over the request's documents that asked for citations, if any."""
+    citable: list[CitableDocument] = []
+    for index, block in enumerate(attachments.media.document_blocks):
+        if not (block.citations and block.citations.enabled):
+            continue
+        pages = _pages(block, attachments)
+        if pages is None:
+            continue
+        _, loaded = attachments.of(block)
+        citable.append(
+            CitableDocument(index, block.title, pages, loaded is not None and loaded.is_pdf)
+        )
+    return Citer(citable) if citable else None
+
+
+def _pages(block: DocumentBlockParam, attachments: Attachments) -> tuple[str, ...] | None:
+    source = block.source
+    if isinstance(source, PlainTextSourceParam):
+        return (source.data,)
+    if isinstance(source, ContentBlockSourceParam):
+        return ("\n".join(b.text for b in source.content if isinstance(b, TextBlockParam)),)
+    _, loaded = attachments.of(block)
+    return loaded.pages if loaded is not None else None

@@ -1,6 +1,6 @@
 """Documents and images a request refers to, loaded before translation.
 
-``DocumentLoader.resolve`` walks a request's content (tool results included), loads
+``DocumentLoader.load`` takes the request's media as ``media.scan`` found them, loads
 every ``file`` source from the Files API (workspace-scoped: another workspace's file
 is "not found") and extracts the text of every PDF, ``file`` or ``base64``, page by page
 with pypdf (in a worker thread). Translation then renders what was loaded, and
@@ -17,18 +17,17 @@ from parley.files import FileService
 from parley.messages.media import (
     IMAGE_TYPES,
     TEXT_PREFIXES,
+    Attachments,
     Documents,
     Loaded,
-    media_blocks,
+    RequestMedia,
     pdf_pages,
-    source_key,
 )
 from parley.wire.content import (
     Base64PDFSourceParam,
     DocumentBlockParam,
     FileSourceParam,
     ImageBlockParam,
-    MessageParam,
 )
 
 
@@ -36,10 +35,10 @@ class DocumentLoader:
     def __init__(self, files: FileService) -> None:
         self.files = files
 
-    async def resolve(self, messages: list[MessageParam], workspace_id: str | None) -> Documents:
+    async def load(self, media: RequestMedia, workspace_id: str | None) -> Attachments:
         loaded: Documents = {}
-        for path, block in media_blocks(messages):
-            key = source_key(block.source)
+        for ref in media.refs:
+            path, block, key = ref.path, ref.block, ref.key
             if key is None or key in loaded:
                 continue
             if isinstance(block.source, Base64PDFSourceParam):
@@ -51,7 +50,7 @@ class DocumentLoader:
                 loaded[key] = Loaded("application/pdf", pages=pages)
             elif isinstance(block.source, FileSourceParam):
                 loaded[key] = await self._file(path, block, block.source.file_id, workspace_id)
-        return loaded
+        return Attachments(media, loaded)
 
     async def _file(
         self,

@@ -1,14 +1,18 @@
-"""What a request's documents and images were loaded into: text by page, or bytes.
+"""A request's documents and images, found once: the one pass the pipeline shares.
 
-A leaf module: ``documents.py`` fills these in, ``translate.py`` renders them.
+``scan`` walks the messages once (tool results included) and returns every document
+and image block with its field path and the key its content is loaded under
+(``RequestMedia``); the rules check media from it, the loader (``documents.py``)
+loads from it, and the ``Attachments`` it returns — those blocks with what they were
+loaded into — is what the translation renders and the citations search. A leaf
+module: it knows the wire types and nothing else of the pipeline.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
@@ -41,6 +45,60 @@ class Loaded:
 
 
 Documents = dict[str, Loaded]
+MediaBlockParam = DocumentBlockParam | ImageBlockParam
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    """One document or image block: where it is (``messages.0.content.1``, or
+    ``….tool_result.content.0`` inside a tool result) and the key its content is loaded
+    under (None for sources that need no loading: text, content blocks, URLs)."""
+
+    path: str
+    block: MediaBlockParam
+    key: str | None
+
+
+@dataclass(frozen=True)
+class RequestMedia:
+    refs: tuple[MediaRef, ...] = ()
+
+    @property
+    def document_blocks(self) -> list[DocumentBlockParam]:
+        """The document blocks, in request order (their index is a citation's)."""
+        return [r.block for r in self.refs if isinstance(r.block, DocumentBlockParam)]
+
+
+@dataclass(frozen=True)
+class Attachments:
+    """The request's media and what each key was loaded into."""
+
+    media: RequestMedia = field(default_factory=RequestMedia)
+    loaded: Documents = field(default_factory=dict)
+
+    def of(self, block: MediaBlockParam) -> tuple[str | None, Loaded | None]:
+        """The key of ``block`` and its loaded content (None when it needs none)."""
+        for ref in self.media.refs:
+            if ref.block is block:
+                return ref.key, self.loaded.get(ref.key) if ref.key else None
+        key = source_key(block.source)
+        return key, self.loaded.get(key) if key else None
+
+
+def scan(messages: list[MessageParam]) -> RequestMedia:
+    """Every document and image block of ``messages``, in order, once."""
+    refs: list[MediaRef] = []
+    for i, message in enumerate(messages):
+        for j, block in enumerate(message.content):
+            path = f"messages.{i}.content.{j}"
+            if isinstance(block, DocumentBlockParam | ImageBlockParam):
+                refs.append(MediaRef(path, block, source_key(block.source)))
+            if isinstance(block, ToolResultBlockParam):
+                for k, item in enumerate(block.content or []):
+                    if isinstance(item, DocumentBlockParam | ImageBlockParam):
+                        inner = f"{path}.tool_result.content.{k}"
+                        refs.append(MediaRef(inner, item, source_key(item.source)))
+    return RequestMedia(tuple(refs))
 
 
 def source_key(source: object) -> str | None:
@@ -57,17 +115,3 @@ def pdf_pages(data: bytes, where: str) -> tuple[str, ...]:
         return tuple((page.extract_text() or "").strip() for page in reader.pages)
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
         raise InvalidRequestError(f"{where}: the PDF could not be read ({exc})") from None
-
-
-def media_blocks(
-    messages: list[MessageParam],
-) -> Iterator[tuple[str, DocumentBlockParam | ImageBlockParam]]:
-    for i, message in enumerate(messages):
-        for j, block in enumerate(message.content):
-            path = f"messages.{i}.content.{j}"
-            if isinstance(block, DocumentBlockParam | ImageBlockParam):
-                yield path, block
-            if isinstance(block, ToolResultBlockParam):
-                for k, item in enumerate(block.content or []):
-                    if isinstance(item, DocumentBlockParam | ImageBlockParam):
-                        yield f"{path}.content.{k}", item

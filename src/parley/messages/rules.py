@@ -10,12 +10,11 @@ field path and, where the API has a known wording, uses it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from parley.backends.base import Capabilities
 from parley.errors import InvalidRequestError
-from parley.messages.media import media_blocks
+from parley.messages.media import RequestMedia
 from parley.messages.schemas import check_json_schema
 from parley.protocol import ApiVersion
 from parley.wire.content import (
@@ -73,12 +72,16 @@ def check_gated_fields(
             raise _fail(f"{name}: Extra inputs are not permitted")
 
 
-def check_request(params: _MessageInputParams, traits: RequestTraits) -> None:
-    """All body rules for messages and count_tokens; raises on the first violation."""
+def check_request(params: _MessageInputParams, traits: RequestTraits, media: RequestMedia) -> None:
+    """All body rules for messages and count_tokens; raises on the first violation.
+    ``media`` is the request's documents and images, as ``media.scan`` found them."""
     check_gated_fields(params, traits.version, traits.betas)
     _check_unsupported_features(params, traits)
     _check_tools(params)
     _check_messages(params.messages, traits)
+    for ref in media.refs:
+        _check_media(ref.path, ref.block, traits)
+    _check_citations(media)
     _check_cache_breakpoints(params)
     if isinstance(params, MessageCreateParams):
         _check_generation(params, traits.model)
@@ -173,7 +176,6 @@ def _check_messages(messages: list[MessageParam], traits: RequestTraits) -> None
         _check_role_and_blocks(index, message, messages, traits)
     _check_tool_pairing(messages)
     _check_prefill(messages)
-    _check_citations(messages)
 
 
 def _check_role_and_blocks(
@@ -227,19 +229,6 @@ def _check_block(path: str, block: ContentBlockParam, role: str, traits: Request
             f"{path}: `document` blocks are not accepted in assistant messages with "
             "anthropic-version 2026-10-21"
         )
-    for inner_path, inner in _nested_media(path, block):
-        _check_media(inner_path, inner, traits)
-
-
-def _nested_media(
-    path: str, block: ContentBlockParam
-) -> Iterator[tuple[str, ImageBlockParam | DocumentBlockParam]]:
-    if isinstance(block, ImageBlockParam | DocumentBlockParam):
-        yield path, block
-    if isinstance(block, ToolResultBlockParam):
-        for i, item in enumerate(block.content or []):
-            if isinstance(item, ImageBlockParam | DocumentBlockParam):
-                yield f"{path}.tool_result.content.{i}", item
 
 
 def _check_media(
@@ -309,9 +298,8 @@ def _check_prefill(messages: list[MessageParam]) -> None:
         raise _fail("messages: final assistant content cannot end with trailing whitespace")
 
 
-def _check_citations(messages: list[MessageParam]) -> None:
-    documents = [b for _, b in media_blocks(messages) if isinstance(b, DocumentBlockParam)]
-    enabled = {bool(b.citations and b.citations.enabled) for b in documents}
+def _check_citations(media: RequestMedia) -> None:
+    enabled = {bool(b.citations and b.citations.enabled) for b in media.document_blocks}
     if len(enabled) > 1:
         raise _fail("citations must be enabled on all or none of the documents within a request")
 

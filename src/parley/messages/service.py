@@ -31,10 +31,10 @@ from parley.catalog import Catalog, ServedModel
 from parley.errors import InvalidRequestError
 from parley.ids import new_id
 from parley.messages.assembler import ACCEPTED, MessageAssembler, StreamAccepted
-from parley.messages.citations import CitableDocument, Citer
+from parley.messages.citations import citer_for
 from parley.messages.context import CallContext, PreparedMessage
 from parley.messages.documents import DocumentLoader
-from parley.messages.media import Documents, media_blocks, source_key
+from parley.messages.media import RequestMedia, scan
 from parley.messages.passthrough import Proxy
 from parley.messages.prompt_cache import cache_split
 from parley.messages.rules import RequestTraits, check_request
@@ -42,13 +42,6 @@ from parley.messages.translate import to_generation
 from parley.metering.spend import SpendGuard
 from parley.metering.usage import UsageEvent, UsageRecorder
 from parley.ratelimit.limiter import RateLimiter
-from parley.wire.content import (
-    ContentBlockSourceParam,
-    DocumentBlockParam,
-    MessageParam,
-    PlainTextSourceParam,
-    TextBlockParam,
-)
 from parley.wire.requests import MessageCountTokensParams, MessageCreateParams, _MessageInputParams
 from parley.wire.responses import CacheCreation, Message, RawMessageStreamEvent, Usage
 
@@ -83,8 +76,8 @@ class MessagesService:
     async def prepare(
         self, params: MessageCreateParams, ctx: CallContext, *, batch: bool = False
     ) -> PreparedMessage:
-        model = self._checked(params, ctx)
-        documents = await self.documents.resolve(params.messages, ctx.principal.workspace_id)
+        model, media = self._checked(params, ctx)
+        attachments = await self.documents.load(media, ctx.principal.workspace_id)
         if params.inference_geo not in (None, self.inference_geo):
             raise InvalidRequestError(
                 f'inference_geo: "{params.inference_geo}" is not available on this '
@@ -96,7 +89,7 @@ class MessagesService:
             model=model.id,
             max_output_tokens=caps.max_output_tokens,
             default_sampling=model.default_sampling,
-            documents=documents,
+            attachments=attachments,
         )
         if batch:
             generation = replace(generation, priority="batch")
@@ -106,7 +99,7 @@ class MessagesService:
             params=params,
             ctx=ctx,
             batch=batch,
-            citer=citer_for(params.messages, documents),
+            citer=citer_for(attachments),
         )
 
     async def admit(self, prepared: PreparedMessage) -> None:
@@ -153,21 +146,24 @@ class MessagesService:
         return self.stream(prepared)
 
     async def count_tokens(self, params: MessageCountTokensParams, ctx: CallContext) -> int:
-        model = self._checked(params, ctx)
+        model, media = self._checked(params, ctx)
         if isinstance(model.backend, Passthrough):
             body = params.model_dump(mode="json", by_alias=True, exclude_unset=True)
             return await model.backend.count_body(body, ctx.betas)
-        documents = await self.documents.resolve(params.messages, ctx.principal.workspace_id)
+        attachments = await self.documents.load(media, ctx.principal.workspace_id)
         generation = to_generation(
             params,
             model=model.id,
             max_output_tokens=1,
             default_sampling=model.default_sampling,
-            documents=documents,
+            attachments=attachments,
         )
         return await model.backend.count_tokens(generation)
 
-    def _checked(self, params: _MessageInputParams, ctx: CallContext) -> ServedModel:
+    def _checked(
+        self, params: _MessageInputParams, ctx: CallContext
+    ) -> tuple[ServedModel, RequestMedia]:
+        """The serving model and the request's media, once the rules accept the body."""
         model = self.catalog.resolve(params.model)
         traits = RequestTraits(
             version=ctx.version,
@@ -175,8 +171,9 @@ class MessagesService:
             capabilities=model.backend.capabilities,
             model=model.id,
         )
-        check_request(params, traits)
-        return model
+        media = scan(params.messages)
+        check_request(params, traits, media)
+        return model, media
 
     def _assembler(self, prepared: PreparedMessage) -> MessageAssembler:
         assembler = MessageAssembler(
@@ -273,25 +270,3 @@ class MessagesService:
             service_tier="batch" if batch else "standard",
             inference_geo=self.inference_geo,
         )
-
-
-def citer_for(messages: list[MessageParam], documents: Documents) -> Citer | None:
-    """A citer over the request's documents that asked for citations, if any."""
-    citable: list[CitableDocument] = []
-    blocks = [b for _, b in media_blocks(messages) if isinstance(b, DocumentBlockParam)]
-    for index, block in enumerate(blocks):
-        if not (block.citations and block.citations.enabled):
-            continue
-        source = block.source
-        key = source_key(source)
-        if isinstance(source, PlainTextSourceParam):
-            pages: tuple[str, ...] = (source.data,)
-        elif isinstance(source, ContentBlockSourceParam):
-            pages = ("\n".join(b.text for b in source.content if isinstance(b, TextBlockParam)),)
-        elif key is not None:
-            pages = documents[key].pages
-        else:
-            continue
-        paged = key is not None and documents[key].is_pdf
-        citable.append(CitableDocument(index, block.title, pages, paged))
-    return Citer(citable) if citable else None

@@ -40,7 +40,7 @@ from parley.backends.base import (
     ToolSpec,
     Turn,
 )
-from parley.messages.media import Documents, source_key
+from parley.messages.media import Attachments
 from parley.wire.common import CacheControlEphemeral
 from parley.wire.content import (
     Base64ImageSourceParam,
@@ -69,13 +69,13 @@ def to_generation(
     model: str,
     max_output_tokens: int,
     default_sampling: Sampling,
-    documents: Documents | None = None,
+    attachments: Attachments | None = None,
 ) -> GenerationRequest:
     """The neutral request for ``params`` (a create or a count_tokens body)."""
     tools = tuple(_tool_spec(t) for t in params.tools or [] if isinstance(t, ToolParam))
     create = params if isinstance(params, MessageCreateParams) else None
     system, system_cache = _system(params.system)
-    turns = tuple(_turns(params.messages, documents or {}))
+    turns = tuple(_turns(params.messages, attachments or Attachments()))
     if params.cache_control is not None and turns:
         turns = _mark_last(turns, _point(params.cache_control))
     return GenerationRequest(
@@ -159,10 +159,10 @@ def _json_schema(params: _MessageInputParams) -> dict[str, object] | None:
 # --- conversation -------------------------------------------------------------------
 
 
-def _turns(messages: list[MessageParam], documents: Documents) -> Iterable[Turn]:
+def _turns(messages: list[MessageParam], attachments: Attachments) -> Iterable[Turn]:
     merged: list[tuple[str, list[Part]]] = []
     for message in messages:
-        parts = [p for block in message.content for p in _marked_parts(block, documents)]
+        parts = [p for block in message.content for p in _marked_parts(block, attachments)]
         if merged and merged[-1][0] == message.role:
             merged[-1][1].extend(parts)
         else:
@@ -171,32 +171,33 @@ def _turns(messages: list[MessageParam], documents: Documents) -> Iterable[Turn]
         yield Turn(role=role, parts=tuple(parts))  # type: ignore[arg-type]
 
 
-def _marked_parts(block: ContentBlockParam, documents: Documents) -> list[Part]:
+def _marked_parts(block: ContentBlockParam, attachments: Attachments) -> list[Part]:
     point = _point(getattr(block, "cache_control", None))
-    parts = _parts(block, documents)
+    parts = _parts(block, attachments)
     return [*parts, point] if point is not None else parts
 
 
-def _parts(block: ContentBlockParam, documents: Documents) -> list[Part]:
+def _parts(block: ContentBlockParam, attachments: Attachments) -> list[Part]:
     if isinstance(block, TextBlockParam):
         return [TextPart(block.text)]
     if isinstance(block, ToolUseBlockParam):
         return [ToolCallPart(call_id=block.id, name=block.name, arguments=dict(block.input))]
     if isinstance(block, ToolResultBlockParam):
-        inner = [p for item in block.content or [] for p in _parts(item, documents)]  # type: ignore[arg-type]
+        inner = [p for item in block.content or [] for p in _parts(item, attachments)]  # type: ignore[arg-type]
         media = tuple(p for p in inner if isinstance(p, TextPart | ImagePart))
         return [
             ToolResultPart(call_id=block.tool_use_id, parts=media, is_error=bool(block.is_error))
         ]
     if isinstance(block, ImageBlockParam) and isinstance(block.source, FileSourceParam):
-        image = documents[f"file:{block.source.file_id}"]
+        _, image = attachments.of(block)
+        assert image is not None  # loaded by documents.py before translation
         return [ImagePart(media_type=image.media_type, data=image.data)]
     if isinstance(block, ImageBlockParam) and isinstance(block.source, Base64ImageSourceParam):
         return [
             ImagePart(media_type=block.source.media_type, data=base64.b64decode(block.source.data))
         ]
     if isinstance(block, DocumentBlockParam):
-        return [TextPart(_document_text(block, documents))]
+        return [TextPart(_document_text(block, attachments))]
     if isinstance(block, SearchResultBlockParam):
         body = "\n".join(b.text for b in block.content)
         return [
@@ -210,21 +211,20 @@ def _parts(block: ContentBlockParam, documents: Documents) -> list[Part]:
     return []  # thinking and redacted thinking are not shown to the model
 
 
-def _document_text(block: DocumentBlockParam, documents: Documents) -> str:
+def _document_text(block: DocumentBlockParam, attachments: Attachments) -> str:
     source = block.source
-    key = source_key(source)
+    _, loaded = attachments.of(block)
     if isinstance(source, PlainTextSourceParam):
         body = source.data
     elif isinstance(source, ContentBlockSourceParam):
         body = "\n".join(b.text for b in source.content if isinstance(b, TextBlockParam))
-    elif key is not None and documents[key].is_pdf:
+    elif loaded is not None and loaded.is_pdf:
         body = "\n".join(
-            f'<page number="{n}">\n{text}\n</page>'
-            for n, text in enumerate(documents[key].pages, start=1)
+            f'<page number="{n}">\n{text}\n</page>' for n, text in enumerate(loaded.pages, start=1)
         )
-    elif key is not None:
-        body = documents[key].pages[0]
-    else:  # URL sources were refused by conversation.check_request
+    elif loaded is not None:
+        body = loaded.pages[0]
+    else:  # URL sources were refused by rules.check_request
         body = ""
     head = "".join(
         f"<{name}>{value}</{name}>\n"
