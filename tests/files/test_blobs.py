@@ -68,6 +68,7 @@ def s3_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.skip(f"s3rver is not installed at {S3RVER} (make install puts it there with npm)")
     port = free_port()
     directory = tmp_path_factory.mktemp("s3")
+    log = (directory / "s3rver.log").open("w")
     process = subprocess.Popen(
         [
             str(S3RVER),
@@ -80,9 +81,8 @@ def s3_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "--configure-bucket",
             "parley",
         ],
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
-        text=True,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -98,6 +98,7 @@ def s3_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+        log.close()
 
 
 async def test_s3_round_trip_and_failed_upload(s3_url: str, tmp_path: Path) -> None:

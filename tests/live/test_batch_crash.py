@@ -7,8 +7,6 @@ the middle of a batch, the CLI to submit and fetch, SQLite and the real PostgreS
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,7 +19,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.live.test_cli_serve import free_port
+from tests.processes import STARTED, ParleyProcess, free_port, parley_env
 from tests.support import API_KEY, postgres_unavailable
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
@@ -29,46 +27,26 @@ HEADERS = {"x-api-key": API_KEY, "anthropic-version": "2023-06-01"}
 
 
 def environment(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "PARLEY_DATA_DIR": str(data_dir),
-        "PARLEY_AUTH__BOOTSTRAP_API_KEY": API_KEY,
-        "PARLEY_BATCHES": json.dumps({"lease_seconds": 3, "poll_interval": 0.1}),
-        **extra,
-    }
-    env.pop("PARLEY_CONFIG", None)
-    return env
+    batches = json.dumps({"lease_seconds": 3, "poll_interval": 0.1})
+    extra = {"PARLEY_AUTH__BOOTSTRAP_API_KEY": API_KEY, "PARLEY_BATCHES": batches, **extra}
+    return parley_env(data_dir, **extra)
 
 
-def spawn(env: dict[str, str], *args: str, ready: str) -> subprocess.Popen[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "parley", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 120
-    assert process.stdout is not None
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if ready in line:
-            return process
-        if process.poll() is not None:
-            break
-    process.kill()
-    raise RuntimeError(f"parley {' '.join(args)} did not become ready")
+def spawn(env: dict[str, str], *args: str, ready: str) -> ParleyProcess:
+    data_dir = Path(env["PARLEY_DATA_DIR"])
+    log = data_dir / f"{args[0]}-{len(list(data_dir.glob('*.log')))}.log"
+    process = ParleyProcess(list(args), env, log)
+    process.wait_for(ready)
+    return process
 
 
 @contextmanager
-def running(env: dict[str, str], *args: str, ready: str) -> Iterator[subprocess.Popen[str]]:
+def running(env: dict[str, str], *args: str, ready: str) -> Iterator[ParleyProcess]:
     process = spawn(env, *args, ready=ready)
     try:
         yield process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            process.communicate(timeout=60)
+        process.terminate()
 
 
 def cli(env: dict[str, str], *args: str) -> str:
@@ -108,7 +86,7 @@ def test_server_killed_mid_batch_finishes_every_request_once(tmp_path: Path) -> 
     base = f"http://127.0.0.1:{port}"
     env = environment(tmp_path, ANTHROPIC_BASE_URL=base, ANTHROPIC_API_KEY=API_KEY)
     write_requests(tmp_path / "requests.jsonl", 60, max_tokens=24)
-    server = spawn(env, "serve", "--port", str(port), ready="Application startup complete")
+    server = spawn(env, "serve", "--port", str(port), ready=STARTED)
     batch = json.loads(cli(env, "batches", "submit", str(tmp_path / "requests.jsonl"), "--no-wait"))
     url = f"{base}/v1/messages/batches/{batch['id']}"
 
@@ -116,9 +94,8 @@ def test_server_killed_mid_batch_finishes_every_request_once(tmp_path: Path) -> 
         return int(httpx.get(url, headers=HEADERS).headers["parley-requests-completed"])
 
     wait_until(lambda: completed() >= 10)
-    server.send_signal(signal.SIGKILL)  # no shutdown, no flush: the leases just stop
-    server.wait(timeout=30)
-    with running(env, "serve", "--port", str(port), ready="Application startup complete"):
+    server.kill()  # no shutdown, no flush: the leases just stop
+    with running(env, "serve", "--port", str(port), ready=STARTED):
         wait_until(lambda: httpx.get(url, headers=HEADERS).json()["processing_status"] == "ended")
         lines = cli(env, "batches", "results", batch["id"]).splitlines()
         listing = cli(env, "batches", "list")
@@ -160,7 +137,7 @@ def run_workers(tmp_path: Path, url: str) -> None:
     )
     write_requests(tmp_path / "requests.jsonl", 40, max_tokens=8)
     with (
-        running(env, "serve", "--port", str(port), ready="Application startup complete"),
+        running(env, "serve", "--port", str(port), ready=STARTED),
         running(env, "worker", ready="processing message batches"),
         running(env, "worker", ready="processing message batches"),
     ):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import os
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import httpx
 import pytest
 import redis
 
-from tests.live.test_cli_serve import free_port, start, stop
+from tests.processes import free_port, parley_env, serve
 from tests.support import API_KEY, fresh_postgres_database, postgres_unavailable
 
 pytestmark = [pytest.mark.live, pytest.mark.slow, pytest.mark.redis]
@@ -86,19 +85,17 @@ def test_one_limit_across_two_processes(tmp_path: Path) -> None:
 
 
 def two_processes(tmp_path: Path, database_url: str) -> None:
-    os.environ["PARLEY_RATE_LIMITS"] = json.dumps(LIMITS)
-    os.environ["PARLEY_AUTH__BOOTSTRAP_API_KEY"] = API_KEY
-    os.environ["PARLEY_DATABASE__URL"] = database_url
-    try:
-        ports = [free_port(), free_port()]
-        processes = [start(tmp_path / f"node{i}", port)[0] for i, port in enumerate(ports)]
-    finally:
-        for name in (
-            "PARLEY_RATE_LIMITS",
-            "PARLEY_AUTH__BOOTSTRAP_API_KEY",
-            "PARLEY_DATABASE__URL",
-        ):
-            del os.environ[name]
+    ports = [free_port(), free_port()]
+    processes = []
+    for i, port in enumerate(ports):
+        data_dir = tmp_path / f"node{i}"
+        env = parley_env(
+            data_dir,
+            PARLEY_RATE_LIMITS=json.dumps(LIMITS),
+            PARLEY_AUTH__BOOTSTRAP_API_KEY=API_KEY,
+            PARLEY_DATABASE__URL=database_url,
+        )
+        processes.append(serve(data_dir, port, env))
     try:
         started = time.monotonic()
         timed = burst_until_refused(ports)
@@ -129,4 +126,4 @@ def two_processes(tmp_path: Path, database_url: str) -> None:
             assert message.usage.output_tokens == 1
     finally:
         for process in processes:
-            stop(process)
+            process.terminate()

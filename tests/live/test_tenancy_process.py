@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from parley.storage.db import Database
 from parley.storage.tables import UsageRecord
-from tests.live.test_cli_serve import free_port, start, stop
+from tests.processes import free_port, parley_env, serve
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 
@@ -38,11 +38,7 @@ def test_cli_key_and_usage_survive_sigterm(tmp_path: Path) -> None:
     assert key.startswith("sk-parley-api01-") and "\n" not in key
     port = free_port()
     # Flush only at shutdown, so what reaches the database is the SIGTERM flush.
-    os.environ["PARLEY_USAGE__FLUSH_INTERVAL"] = "3600"
-    try:
-        process, _ = start(tmp_path, port)
-    finally:
-        del os.environ["PARLEY_USAGE__FLUSH_INTERVAL"]
+    server = serve(tmp_path, port, parley_env(tmp_path, PARLEY_USAGE__FLUSH_INTERVAL="3600"))
     try:
         for _ in range(5):
             response = httpx.post(
@@ -57,7 +53,7 @@ def test_cli_key_and_usage_survive_sigterm(tmp_path: Path) -> None:
             )
             assert response.status_code == 200
     finally:
-        assert "Application shutdown complete" in stop(process)
+        assert "Application shutdown complete" in server.terminate()
     assert "cli-test" in cli(tmp_path, "keys", "list")
 
     async def totals() -> tuple[int, int]:

@@ -25,23 +25,27 @@ router = APIRouter(prefix="/v1/files")
 @router.post("")
 async def upload_file(request: Request, ctx: ContextDep, svc: ServicesDep) -> JSONResponse:
     data = await form(request, max_files=1)
-    files = uploads(data, "file")
-    if len(files) != 1:
-        raise InvalidRequestError(
-            "file: send exactly one complete file part named `file` (none arrived whole; "
-            "was the upload cut short?)"
-        )
-    expires = data.get("expires_in_seconds")
-    seconds = None
-    if isinstance(expires, str) and expires:
-        if not expires.isdigit() or not 3600 <= int(expires) <= 7_776_000:
-            raise InvalidRequestError("expires_in_seconds: must be an integer from 3600 to 7776000")
-        seconds = int(expires)
     try:
-        metadata = await svc.files.upload(files[0], ctx.principal.workspace_id, seconds)
+        files = uploads(data, "file")
+        if len(files) != 1:
+            raise InvalidRequestError(
+                "file: send exactly one complete file part named `file` (none arrived whole; "
+                "was the upload cut short?)"
+            )
+        metadata = await svc.files.upload(
+            files[0], ctx.principal.workspace_id, _expires_in(data.get("expires_in_seconds"))
+        )
     finally:
         await data.close()
     return JSONResponse(metadata.model_dump(mode="json"))
+
+
+def _expires_in(value: object) -> int | None:
+    if not isinstance(value, str) or not value:
+        return None
+    if not value.isdigit() or not 3600 <= int(value) <= 7_776_000:
+        raise InvalidRequestError("expires_in_seconds: must be an integer from 3600 to 7776000")
+    return int(value)
 
 
 @router.get("")
