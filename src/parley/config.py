@@ -38,72 +38,112 @@ class _Section(BaseModel):
 class SamplingDefaults(_Section):
     """Sampling used when a request sets none (always under ``2026-10-21``)."""
 
-    temperature: float = Field(1.0, ge=0.0, le=2.0)
-    top_p: float | None = Field(None, gt=0.0, le=1.0)
-    top_k: int | None = Field(None, ge=0)
+    temperature: float = Field(
+        1.0, ge=0.0, le=2.0, description="Sampling temperature; 0 is greedy."
+    )
+    top_p: float | None = Field(None, gt=0.0, le=1.0, description="Nucleus sampling cut-off.")
+    top_k: int | None = Field(None, ge=0, description="Sample only from the k likeliest tokens.")
 
 
 class ModelPricing(_Section):
     """USD per million tokens. Cache prices default to the API's multipliers of the
     input price: reads 0.1x, 5-minute writes 1.25x, 1-hour writes 2x."""
 
-    input: float = Field(0.0, ge=0)
-    output: float = Field(0.0, ge=0)
-    cache_read: float | None = Field(None, ge=0)
-    cache_write_5m: float | None = Field(None, ge=0)
-    cache_write_1h: float | None = Field(None, ge=0)
+    input: float = Field(0.0, ge=0, description="Uncached input tokens, USD per million.")
+    output: float = Field(0.0, ge=0, description="Output tokens, USD per million.")
+    cache_read: float | None = Field(
+        None, ge=0, description="Cache reads, USD per million (default: 0.1x input)."
+    )
+    cache_write_5m: float | None = Field(
+        None, ge=0, description="5-minute cache writes, USD per million (default: 1.25x input)."
+    )
+    cache_write_1h: float | None = Field(
+        None, ge=0, description="1-hour cache writes, USD per million (default: 2x input)."
+    )
 
 
 class LimitValues(_Section):
     """Per-minute limits; None is no limit."""
 
-    requests_per_minute: int | None = Field(None, ge=1)
-    input_tokens_per_minute: int | None = Field(None, ge=1)
-    output_tokens_per_minute: int | None = Field(None, ge=1)
+    requests_per_minute: int | None = Field(None, ge=1, description="Requests per minute.")
+    input_tokens_per_minute: int | None = Field(
+        None, ge=1, description="Uncached input tokens per minute (cache reads do not count)."
+    )
+    output_tokens_per_minute: int | None = Field(
+        None, ge=1, description="Output tokens per minute (reserved from max_tokens)."
+    )
 
 
 class TierConfig(_Section):
     """A usage tier: limits for every model group, overrides for named groups."""
 
-    default: LimitValues = Field(default_factory=LimitValues)
-    groups: dict[str, LimitValues] = Field(default_factory=dict)
-    count_tokens_requests_per_minute: int | None = Field(None, ge=1)
-    # Requests of unfinished batches one organization may have queued.
-    batch_queue_limit: int | None = Field(None, ge=1)
+    default: LimitValues = Field(
+        default_factory=LimitValues, description="Limits of every model group."
+    )
+    groups: dict[str, LimitValues] = Field(
+        default_factory=dict, description="Limits of named model groups, instead of default."
+    )
+    count_tokens_requests_per_minute: int | None = Field(
+        None, ge=1, description="count_tokens requests per minute (its own bucket)."
+    )
+    batch_queue_limit: int | None = Field(
+        None, ge=1, description="Requests of unfinished batches one organization may queue."
+    )
 
 
 class RateLimitSettings(_Section):
-    # A built-in tier (unlimited, start, build, scale) or one defined under `tiers`.
-    tier: str = "unlimited"
-    tiers: dict[str, TierConfig] = Field(default_factory=dict)
-    # Where bucket state lives: this process, or Redis (shared by several processes).
-    store: Literal["memory", "redis"] = "memory"
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    # Seconds admin-set overrides stay cached before the database is asked again.
-    override_cache_ttl: float = Field(5.0, ge=0)
+    tier: str = Field(
+        "unlimited",
+        description="Usage tier: built in (unlimited, start, build, scale) or one under `tiers`.",
+    )
+    tiers: dict[str, TierConfig] = Field(
+        default_factory=dict, description="Tiers of this deployment, by name."
+    )
+    store: Literal["memory", "redis"] = Field(
+        "memory",
+        description="Where bucket state lives: this process, or Redis (shared by processes).",
+    )
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description='Redis for `store = "redis"`.')
+    override_cache_ttl: float = Field(
+        5.0, ge=0, description="Seconds admin-set limits stay cached before they are read again."
+    )
 
 
 class SpendLimitSettings(_Section):
-    # Monthly spend limit of the whole organization in USD (None: no limit);
-    # workspaces get theirs through the Admin API.
-    organization_monthly_usd: float | None = Field(None, ge=0)
-    # Seconds the month's spend stays cached before it is summed again.
-    refresh_seconds: float = Field(5.0, ge=0)
+    organization_monthly_usd: float | None = Field(
+        None,
+        ge=0,
+        description="Monthly spend limit of the organization in USD (workspaces get theirs "
+        "through the Admin API); none by default.",
+    )
+    refresh_seconds: float = Field(
+        5.0, ge=0, description="Seconds the month's spend stays cached before it is summed again."
+    )
 
 
 class ModelConfig(_Section):
     """One served model: its public id, aliases, and the backend that answers it."""
 
-    id: str = Field(min_length=1, max_length=256)
-    # Models sharing a rate-limit group share buckets (as Claude's Opus 4.x do).
-    rate_limit_group: str | None = None
-    display_name: str | None = None
-    backend: str = "llama_cpp"
-    aliases: list[str] = Field(default_factory=list)
-    created_at: datetime = EPOCH
-    sampling: SamplingDefaults = Field(default_factory=SamplingDefaults)
-    pricing: ModelPricing = Field(default_factory=ModelPricing)
-    options: dict[str, Any] = Field(default_factory=dict)
+    id: str = Field(min_length=1, max_length=256, description="The model name clients send.")
+    rate_limit_group: str | None = Field(
+        None, description="Models in one group share rate-limit buckets (default: the id)."
+    )
+    display_name: str | None = Field(None, description="Shown by the Models API.")
+    backend: str = Field("llama_cpp", description="Backend kind: llama_cpp, openai or anthropic.")
+    aliases: list[str] = Field(
+        default_factory=list, description="More names for it: exact, or patterns like claude-*."
+    )
+    created_at: datetime = Field(EPOCH, description="Its release date, for the Models API.")
+    sampling: SamplingDefaults = Field(
+        default_factory=SamplingDefaults, description="Sampling when a request sets none."
+    )
+    pricing: ModelPricing = Field(
+        default_factory=ModelPricing, description="Prices for cost reports and spend limits."
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The backend kind's options (see the backends' sections below).",
+    )
 
     @field_validator("created_at")
     @classmethod
@@ -125,65 +165,98 @@ def _bundled_model() -> ModelConfig:
 
 
 class ServerSettings(_Section):
-    host: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)
-    # Absolute base URL clients reach this server at; used for absolute links such
-    # as a batch's results_url. Defaults to http://{host}:{port}.
-    public_base_url: str | None = None
-    max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
-    # Seconds between SSE ping events while a stream waits for the model.
-    ping_interval: float = Field(5.0, gt=0)
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(8080, ge=0, le=65535, description="Port to listen on.")
+    public_base_url: str | None = Field(
+        None,
+        description="Absolute base URL clients reach this server at, for links such as a "
+        "batch's results_url (default: http://{host}:{port}).",
+    )
+    max_body_bytes: int = Field(
+        32 * 1024 * 1024, ge=1024, description="Largest request body; larger ones get 413."
+    )
+    ping_interval: float = Field(
+        5.0, gt=0, description="Seconds between SSE ping events while a stream waits."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Log level."
+    )
 
 
 class AuthSettings(_Section):
-    # Registered on the first start only (stored hashed). Without bootstrap_admin_key
-    # the first start generates an admin key and prints it once.
-    bootstrap_admin_key: SecretStr | None = None
-    bootstrap_api_key: SecretStr | None = None
-    owner_email: str = "owner@localhost"
-    # Accept data-plane requests without a key (attributed to the default workspace).
-    open_access: bool = False
-    # Seconds a verified key stays cached in-process before the store is asked again.
-    key_cache_ttl: float = Field(10.0, ge=0)
-    # Keys held in that cache at most, and as many lookups that found no key.
-    key_cache_entries: int = Field(10_000, ge=1)
+    bootstrap_admin_key: SecretStr | None = Field(
+        None,
+        description="Admin key registered on the first start (stored hashed); without it "
+        "the first start generates one and prints it once.",
+    )
+    bootstrap_api_key: SecretStr | None = Field(
+        None, description="API key registered in the default workspace on the first start."
+    )
+    owner_email: str = Field("owner@localhost", description="Email of the organization's owner.")
+    open_access: bool = Field(
+        False,
+        description="Accept data-plane requests without a key (attributed to the default "
+        "workspace).",
+    )
+    key_cache_ttl: float = Field(
+        10.0, ge=0, description="Seconds a verified key stays cached in each process."
+    )
+    key_cache_entries: int = Field(
+        10_000,
+        ge=1,
+        description="Keys held in that cache at most, and as many lookups that found no key.",
+    )
 
 
 class DatabaseSettings(_Section):
-    # SQLAlchemy async URL; default: SQLite at <data_dir>/parley.db.
-    # PostgreSQL: postgresql+asyncpg://user@host:5432/parley
-    url: str | None = None
-    migrate_on_start: bool = True
+    url: str | None = Field(
+        None,
+        description="SQLAlchemy async URL, e.g. postgresql+asyncpg://user@host:5432/parley "
+        "(default: SQLite at <data_dir>/parley.db).",
+    )
+    migrate_on_start: bool = Field(
+        True, description="Apply migrations on start (or run `parley db upgrade` yourself)."
+    )
 
 
 class BatchSettings(_Section):
-    # Requests not processed this many hours after creation end as `expired`.
-    expiry_hours: float = Field(24.0, gt=0)
-    # Results are kept this many days after creation, then deleted (archived_at).
-    retention_days: float = Field(29.0, gt=0)
-    # Run the batch worker inside `parley serve` (`parley worker` runs more of them).
-    worker_in_server: bool = True
-    # Requests one worker runs at once (default: the models' parallel slots).
-    concurrency: int | None = Field(None, ge=1)
-    # A worker that stops renewing its lease for this long loses its requests.
-    lease_seconds: float = Field(30.0, gt=0)
-    poll_interval: float = Field(0.5, gt=0)
-    max_body_bytes: int = Field(256 * 1024 * 1024, ge=1024)
+    expiry_hours: float = Field(
+        24.0, gt=0, description="Requests not processed this long after creation expire."
+    )
+    retention_days: float = Field(
+        29.0, gt=0, description="Results are deleted this many days after creation."
+    )
+    worker_in_server: bool = Field(True, description="Run the batch worker inside `parley serve`.")
+    concurrency: int | None = Field(
+        None, ge=1, description="Requests one worker runs at once (default: the models' slots)."
+    )
+    lease_seconds: float = Field(
+        30.0, gt=0, description="A worker that stops renewing its lease this long loses it."
+    )
+    poll_interval: float = Field(
+        0.5, gt=0, description="Seconds between a worker's looks for new requests."
+    )
+    max_body_bytes: int = Field(
+        256 * 1024 * 1024, ge=1024, description="Largest batch-creation body."
+    )
 
 
 class FilesSettings(_Section):
-    # Where file and skill contents live: default a directory in the data directory;
-    # s3://bucket/prefix?endpoint_url=http://host:port for S3-compatible storage.
-    blob_url: str | None = None
-    max_file_bytes: int = Field(500 * 1024 * 1024, ge=1)
-    # Total bytes of files one organization may store.
-    storage_quota_bytes: int = Field(1024**4, ge=1)
+    blob_url: str | None = Field(
+        None,
+        description="Where file and skill contents live: a directory in the data directory "
+        "by default, or s3://bucket/prefix?endpoint_url=http://host:port.",
+    )
+    max_file_bytes: int = Field(500 * 1024 * 1024, ge=1, description="Largest file upload.")
+    storage_quota_bytes: int = Field(
+        1024**4, ge=1, description="Total bytes of files one organization may store."
+    )
 
 
 class UsageSettings(_Section):
-    # Seconds between writes of buffered usage to the database.
-    flush_interval: float = Field(1.0, gt=0)
+    flush_interval: float = Field(
+        1.0, gt=0, description="Seconds between writes of buffered usage to the database."
+    )
 
 
 class Settings(BaseSettings):
@@ -196,21 +269,33 @@ class Settings(BaseSettings):
         toml_file=None,
     )
 
-    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("parley")))
-    server: ServerSettings = Field(default_factory=ServerSettings)
-    auth: AuthSettings = Field(default_factory=AuthSettings)
-    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
-    usage: UsageSettings = Field(default_factory=UsageSettings)
-    batches: BatchSettings = Field(default_factory=BatchSettings)
-    files: FilesSettings = Field(default_factory=FilesSettings)
-    rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
-    spend_limits: SpendLimitSettings = Field(default_factory=SpendLimitSettings)
-    organization_name: str = "Parley"
-    models: list[ModelConfig] = Field(default_factory=lambda: [_bundled_model()])
-    # Extra names for served models: exact names or shell-style patterns
-    # ("claude-*"), e.g. so Claude Code's model names reach a local model.
-    aliases: dict[str, str] = Field(default_factory=dict)
-    inference_geo: str = "global"
+    data_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir("parley")),
+        description="Where SQLite, blobs and caches live (default: ~/.local/share/parley).",
+    )
+    server: ServerSettings = Field(default_factory=ServerSettings, description="HTTP server.")
+    auth: AuthSettings = Field(default_factory=AuthSettings, description="Keys.")
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings, description="Database.")
+    usage: UsageSettings = Field(default_factory=UsageSettings, description="Usage metering.")
+    batches: BatchSettings = Field(default_factory=BatchSettings, description="Message Batches.")
+    files: FilesSettings = Field(default_factory=FilesSettings, description="Files and Skills.")
+    rate_limits: RateLimitSettings = Field(
+        default_factory=RateLimitSettings, description="Rate limits."
+    )
+    spend_limits: SpendLimitSettings = Field(
+        default_factory=SpendLimitSettings, description="Spend limits."
+    )
+    organization_name: str = Field("Parley", description="The organization's name.")
+    models: list[ModelConfig] = Field(
+        default_factory=lambda: [_bundled_model()],
+        description="The served models (default: the bundled SmolLM2-135M-Instruct).",
+    )
+    aliases: dict[str, str] = Field(
+        default_factory=dict,
+        description="More names for served models: exact names or shell-style patterns "
+        '("claude-*"), e.g. so Claude Code\'s model names reach a local model.',
+    )
+    inference_geo: str = Field("global", description="The inference geography reported in usage.")
 
     @field_validator("data_dir")
     @classmethod

@@ -65,15 +65,17 @@ _FINISH: dict[str, FinishReason] = {
 class AnthropicOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    urls: list[str] = Field(min_length=1, description="base URLs of the replicas, without /v1")
-    model: str = Field(description="the model name the upstream knows")
-    api_key: SecretStr | None = None
-    context_window: int = Field(8192, ge=1)
-    max_output_tokens: int | None = Field(None, ge=1)
-    images: bool = False
-    health_path: str = "/"
-    check_interval: float = Field(2.0, gt=0)
-    timeout: float = Field(600.0, gt=0)
+    urls: list[str] = Field(min_length=1, description="Base URLs of the replicas, without /v1.")
+    model: str = Field(description="The model name the upstream knows.")
+    api_key: SecretStr | None = Field(None, description="The upstream's key, if it needs one.")
+    context_window: int = Field(8192, ge=1, description="The model's context window.")
+    max_output_tokens: int | None = Field(
+        None, ge=1, description="Most tokens one answer may have (default: the context window)."
+    )
+    images: bool = Field(False, description="Whether the model reads images.")
+    health_path: str = Field("/", description="What the health check asks for.")
+    check_interval: float = Field(2.0, gt=0, description="Seconds between health checks.")
+    timeout: float = Field(600.0, gt=0, description="Seconds to wait for each upstream read.")
 
 
 class AnthropicBackend:

@@ -6,6 +6,7 @@ import click
 
 from parley import __version__
 from parley.cli.batches import batches
+from parley.cli.config import config
 from parley.cli.db import db
 from parley.cli.keys import keys
 from parley.cli.serve import serve
@@ -23,3 +24,4 @@ main.add_command(db)
 main.add_command(keys)
 main.add_command(worker)
 main.add_command(batches)
+main.add_command(config)

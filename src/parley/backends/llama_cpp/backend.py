@@ -58,24 +58,30 @@ class LlamaCppOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    gguf: str = Field("bundled:smollm2", description="path, or bundled:<name>")
-    slots: int = Field(4, ge=1, le=256, description="sequences decoded together")
-    ctx_per_slot: int | None = Field(None, ge=256, description="default: training context")
-    n_batch: int = Field(512, ge=32)
-    n_threads: int = Field(0, ge=0, description="0: all cores")
-    n_gpu_layers: int = Field(0, ge=0)
+    gguf: str = Field("bundled:smollm2", description="The GGUF file: a path, or bundled:<name>.")
+    slots: int = Field(4, ge=1, le=256, description="Sequences decoded together in one batch.")
+    ctx_per_slot: int | None = Field(
+        None, ge=256, description="Context of each slot (default: the model's training context)."
+    )
+    n_batch: int = Field(512, ge=32, description="Tokens per llama.cpp decode call at most.")
+    n_threads: int = Field(0, ge=0, description="CPU threads; 0: all cores.")
+    n_gpu_layers: int = Field(0, ge=0, description="Layers offloaded to a GPU.")
     # "auto": off when the whole model runs on the CPU, where llama.cpp's flash-attention
     # kernel is slow for short prefills over a long cached context (a conversation's
     # new turn); llama.cpp's own choice when layers are offloaded to a GPU. The
     # measurements behind it are in bench/RESULTS.md (issue #7).
-    flash_attention: Literal["auto", "on", "off"] = "auto"
-    cache_ram_mib: int = Field(
-        1024, ge=0, description="host memory for prompts evicted from slots (MiB); 0: off"
+    flash_attention: Literal["auto", "on", "off"] = Field(
+        "auto", description="Flash attention: auto is off on the CPU, llama.cpp's choice on a GPU."
     )
-    chat_template: str | None = Field(None, description="Jinja source overriding the GGUF's")
-    max_output_tokens: int | None = Field(None, ge=1)
+    cache_ram_mib: int = Field(
+        1024, ge=0, description="Host memory for prompts evicted from slots (MiB); 0: off."
+    )
+    chat_template: str | None = Field(None, description="Jinja source overriding the GGUF's.")
+    max_output_tokens: int | None = Field(
+        None, ge=1, description="Most tokens one answer may have (default: the slot's context)."
+    )
     max_queue: int = Field(
-        64, ge=0, description="requests waiting for a slot before new ones get 529 Overloaded"
+        64, ge=0, description="Requests waiting for a slot before new ones get 529 Overloaded."
     )
 
 
