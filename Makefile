@@ -12,11 +12,11 @@ TEST_STAMP  = $(VENV)/.test-installed
 serve: install
 	$(BIN)/parley serve
 
-# The whole suite, two test processes at once: tests that run a model (marked `slow`)
-# share one of them, so two llama.cpp engines never compete for the two cores.
-# Branch coverage of src/parley is printed at the end; below 90% the run fails.
+# The whole suite, two test processes at once (pytest-xdist). Branch coverage of
+# src/parley, the parley processes the tests start included, is printed at the end;
+# below 90% the run fails.
 test: install-test lint
-	$(BIN)/pytest -n 2 --dist loadgroup --cov --cov-report=term:skip-covered
+	$(BIN)/pytest -n 2 --cov --cov-report=term:skip-covered
 
 # The part that needs no model: about two minutes.
 test-fast: install-test

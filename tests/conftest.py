@@ -25,15 +25,6 @@ from tests.support import (
 AppFactory = Callable[..., Any]
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that run a model (marked ``slow``) share one xdist worker (``make test``
-    runs ``--dist loadgroup``): llama.cpp's threads spin on every core, and two engines
-    side by side on a two-core machine each run several times slower."""
-    for item in items:
-        if item.get_closest_marker("slow") is not None:
-            item.add_marker(pytest.mark.xdist_group("model"))
-
-
 @pytest.fixture
 def scripted_app(tmp_path: Path) -> AppFactory:
     """``async with scripted_app(backend) as app`` — an app serving model ``scripted``."""

@@ -108,7 +108,7 @@ async def test_a_flood_of_made_up_keys_stays_within_the_cache_bound(tmp_path: Pa
     url = f"sqlite+aiosqlite:///{tmp_path / 'keys.db'}"
     await asyncio.to_thread(upgrade, url)
     db = Database(url)
-    bound = 500
+    bound = 200
     keys = KeyService(db, cache_ttl=3600, cache_entries=bound)
     issued = await keys.create(kind="api", name="real", workspace_id=None, created_by=None)
     await keys.verify(issued.secret, admin=False)
@@ -116,12 +116,12 @@ async def test_a_flood_of_made_up_keys_stays_within_the_cache_bound(tmp_path: Pa
     before = _held_by_the_cache()
     await _flood(keys, 5 * bound)  # fills the cache to its bound
     full = _held_by_the_cache()
-    await _flood(keys, 5 * bound)  # 2,500 more misses: an unbounded cache grows on
+    await _flood(keys, 5 * bound)  # 1,000 more misses: an unbounded cache grows on
     after = _held_by_the_cache()
     tracemalloc.stop()
     assert keys.cached_entries <= 2 * bound
     assert full - before < 2 * bound * 1024, full - before  # under 1 KiB an entry
-    # An unbounded cache grows by about 60 bytes per miss here (150 KB for 2,500).
+    # An unbounded cache grows by about 160 bytes per miss here (160 KB for 1,000).
     assert after - full < 16 * 1024, after - full
     # The real key was not pushed out by the flood: with its row gone from the database
     # it is still answered, from the cache.

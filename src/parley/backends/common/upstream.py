@@ -132,6 +132,8 @@ class ReplicaPool:
                     replica.outstanding -= 1
         if all("unreachable" in p for p in problems):
             raise OverloadedError("Overloaded: no upstream replica is reachable")
+        if all("unreachable" in p or ": HTTP 529 " in p for p in problems):
+            raise OverloadedError("Overloaded: every upstream replica is overloaded")
         raise InternalError("every upstream replica failed: " + "; ".join(problems))
 
     @staticmethod

@@ -4,11 +4,12 @@ Ollama, llama-cpp-python's server…) behind Parley, on one or several replicas.
 Requests always stream from the upstream (``chunks → events`` in
 ``chat_completions.py``); the assembler builds either response form from them.
 Upstream errors map to the API's: 429 → 429 with the upstream's ``retry-after``,
-other 4xx → 400 with the upstream's message, no reachable replica → 529, 5xx from every
-replica → 500. A replica that fails in the middle of a text answer is taken out and
-the answer goes on on another replica: the text so far is sent as an assistant prefill
-(``continue_final_message``) with what is left of ``max_tokens``, so the client sees one
-answer; an answer cut inside reasoning or a tool call ends with an error instead.
+other 4xx → 400 with the upstream's message, no reachable (or only overloaded) replica
+→ 529, other 5xx from every replica → 500. A replica that fails in the middle of a text
+answer is taken out and the answer goes on on another replica: the text so far is sent
+as an assistant prefill (``continue_final_message``) with what is left of
+``max_tokens``, so the client sees one answer; an answer cut inside reasoning or a tool
+call ends with an error instead.
 ``count_tokens`` asks the upstream's tokenizer (``tokenizer = "vllm"``
 for vLLM's ``/tokenize``, ``"llama-server"`` for ``/apply-template`` + ``/tokenize``)
 or tokenizes on Parley's machine with the model's own vocabulary and template
