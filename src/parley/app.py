@@ -38,11 +38,13 @@ from parley.http.routes import (
     root,
     skills,
 )
+from parley.http.routes import metrics as metrics_route
 from parley.messages.documents import DocumentLoader
 from parley.messages.service import MessagesService
 from parley.metering.reports import Reports
 from parley.metering.spend import SpendGuard
 from parley.metering.usage import UsageRecorder
+from parley.metrics import Metrics
 from parley.ratelimit.buckets import BucketStore, MemoryBucketStore
 from parley.ratelimit.limiter import RateLimiter
 from parley.ratelimit.policy import LimitPolicy
@@ -57,7 +59,9 @@ from parley.tenancy.workspaces import Workspaces
 log = logging.getLogger(__name__)
 
 
-async def build_services(settings: Settings, catalog: Catalog, stack: AsyncExitStack) -> Services:
+async def build_services(
+    settings: Settings, catalog: Catalog, stack: AsyncExitStack, metrics: Metrics
+) -> Services:
     url = settings.database_url()
     if settings.database.migrate_on_start:
         await asyncio.to_thread(upgrade, url)
@@ -111,11 +115,16 @@ async def build_services(settings: Settings, catalog: Catalog, stack: AsyncExitS
         spend,
         DocumentLoader(files),
         inference_geo=settings.inference_geo,
+        metrics=metrics,
     )
     stack.push_async_callback(messages.aclose)  # meters answers cut short, then usage flushes
     if settings.batches.worker_in_server:
         worker = BatchWorker(
-            db, messages, settings.batches, concurrency=batch_concurrency(settings, catalog)
+            db,
+            messages,
+            settings.batches,
+            concurrency=batch_concurrency(settings, catalog),
+            metrics=metrics,
         )
         worker.start()
         stack.push_async_callback(worker.aclose)
@@ -140,6 +149,7 @@ async def build_services(settings: Settings, catalog: Catalog, stack: AsyncExitS
         files=files,
         skills=SkillService(db, blobs),
         messages=messages,
+        metrics=metrics,
     )
 
 
@@ -158,11 +168,12 @@ def _bucket_store(settings: Settings) -> BucketStore:
 
 def create_app(settings: Settings, *, backends: Mapping[str, Backend] | None = None) -> FastAPI:
     catalog = Catalog.from_settings(settings, backends)
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            app.state.services = await build_services(settings, catalog, stack)
+            app.state.services = await build_services(settings, catalog, stack, metrics)
             yield
 
     # No trailing-slash redirects: the hosted API answers 404, and a redirect would
@@ -190,7 +201,20 @@ def create_app(settings: Settings, *, backends: Mapping[str, Backend] | None = N
             "/v1/files": settings.files.max_file_bytes + 1024 * 1024,
         },
         organization_id=organization_id,
+        metrics=metrics,
     )
-    for module in (root, messages, batches, files, skills, models, admin, reports, limits):
+    routers = (
+        root,
+        messages,
+        batches,
+        files,
+        skills,
+        models,
+        admin,
+        reports,
+        limits,
+        metrics_route,
+    )
+    for module in routers:
         app.include_router(module.router)
     return app

@@ -253,6 +253,14 @@ class FilesSettings(_Section):
     )
 
 
+class MetricsSettings(_Section):
+    access: Literal["admin", "open", "off"] = Field(
+        "admin",
+        description="Who may read GET /metrics (Prometheus): admin keys (as x-api-key or "
+        "a bearer token), anyone, or no one (404).",
+    )
+
+
 class UsageSettings(_Section):
     flush_interval: float = Field(
         1.0, gt=0, description="Seconds between writes of buffered usage to the database."
@@ -277,6 +285,9 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings, description="Keys.")
     database: DatabaseSettings = Field(default_factory=DatabaseSettings, description="Database.")
     usage: UsageSettings = Field(default_factory=UsageSettings, description="Usage metering.")
+    metrics: MetricsSettings = Field(
+        default_factory=MetricsSettings, description="Prometheus metrics."
+    )
     batches: BatchSettings = Field(default_factory=BatchSettings, description="Message Batches.")
     files: FilesSettings = Field(default_factory=FilesSettings, description="Files and Skills.")
     rate_limits: RateLimitSettings = Field(

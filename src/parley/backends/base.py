@@ -218,8 +218,13 @@ class Capabilities:
 
 @dataclass(frozen=True, slots=True)
 class Health:
+    """Whether the backend can serve, and its load where it knows it: requests waiting
+    for capacity and sequences being generated (``/metrics`` reports both)."""
+
     ok: bool
     detail: str = ""
+    queued: int | None = None
+    busy: int | None = None
 
 
 @runtime_checkable

@@ -37,6 +37,7 @@ from parley.errors import (
 from parley.ids import new_id
 from parley.messages.context import CallContext
 from parley.messages.service import MessagesService
+from parley.metrics import Metrics
 from parley.protocol import ApiVersion
 from parley.storage import batches as store
 from parley.storage.db import Database
@@ -57,7 +58,9 @@ class BatchWorker:
         *,
         concurrency: int,
         owner: str | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics or Metrics()
         self.db = db
         self.messages = messages
         self.settings = settings
@@ -133,6 +136,7 @@ class BatchWorker:
                     self._batches[row.batch_id] = batch
         for row in rows:
             self._active[row.id] = asyncio.create_task(self._process(row))
+        self.metrics.batch_running.set(len(self._active))
 
     async def _renew(self) -> None:
         lease = datetime.now(UTC) + timedelta(seconds=self.settings.lease_seconds)
@@ -155,6 +159,7 @@ class BatchWorker:
         except PreemptedError:
             async with self.db.write() as session:
                 await store.release(session, self.owner, row.id)
+            self.metrics.batch_requests.labels("preempted").inc()
             return
         except ParleyError as failure:
             result = {"type": "errored", "error": failure.body(request_id)}
@@ -169,6 +174,7 @@ class BatchWorker:
             )
         if not written:
             log.warning("lost the lease of batch request %s; another worker owns it", row.id)
+        self.metrics.batch_requests.labels(state if written else "lost_lease").inc()
 
     async def _run(
         self, row: BatchRequest, batch: MessageBatch, request_id: str

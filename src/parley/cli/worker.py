@@ -13,6 +13,7 @@ import click
 from parley.app import build_services
 from parley.catalog import Catalog
 from parley.cli.options import config_option, settings_from
+from parley.metrics import Metrics
 
 
 @click.command()
@@ -34,7 +35,7 @@ def worker(config_file: Path | None) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         async with AsyncExitStack() as stack:
-            await build_services(settings, Catalog.from_settings(settings), stack)
+            await build_services(settings, Catalog.from_settings(settings), stack, Metrics())
             click.echo("parley worker: processing message batches", err=True)
             await stop.wait()
         click.echo("parley worker: stopped", err=True)

@@ -25,6 +25,7 @@ from parley.messages.service import MessagesService
 from parley.metering.reports import Reports
 from parley.metering.spend import SpendGuard
 from parley.metering.usage import UsageRecorder
+from parley.metrics import Metrics
 from parley.protocol import parse_betas, parse_version
 from parley.ratelimit.policy import LimitPolicy
 from parley.skills import SkillService
@@ -51,6 +52,7 @@ class Services:
     skills: SkillService
     spend: SpendGuard
     messages: MessagesService
+    metrics: Metrics
 
 
 def services(request: Request) -> Services:

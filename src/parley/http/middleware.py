@@ -15,6 +15,7 @@ app's own catch-all handler sits outside all middleware and is only a last resor
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from parley.errors import ParleyError, RequestTooLargeError
 from parley.http.errors import log_unexpected, unexpected_error
 from parley.ids import new_id
+from parley.metrics import Metrics
 
 
 def too_large(limit: int) -> RequestTooLargeError:
@@ -40,8 +42,10 @@ class RequestContextMiddleware:
         max_body_bytes: int,
         large_bodies: Mapping[str, int] | None = None,
         organization_id: Callable[[], str | None] = lambda: None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.app = app
+        self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         # Paths with their own, larger limit (batch creation takes 256 MB).
         self.large_bodies = dict(large_bodies or {})
@@ -60,11 +64,14 @@ class RequestContextMiddleware:
             stamped.append((b"anthropic-organization-id", organization.encode()))
 
         started = False
+        status = 500
+        began = time.monotonic()
 
         async def send_stamped(message: Message) -> None:
-            nonlocal started
+            nonlocal started, status
             if message["type"] == "http.response.start":
                 started = True
+                status = message["status"]
                 headers = [*message.get("headers", []), *stamped]
                 workspace = state.get("workspace_id")
                 if workspace:
@@ -72,18 +79,40 @@ class RequestContextMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        try:
+            await self._answer(scope, receive, send_stamped, request_id, lambda: started)
+        finally:
+            self._observe(scope, status, time.monotonic() - began)
+
+    async def _answer(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        request_id: str,
+        started: Callable[[], bool],
+    ) -> None:
         limit = self.large_bodies.get(scope.get("path", ""), self.max_body_bytes)
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            await _send_error(send_stamped, too_large(limit), request_id)
+            await _send_error(send, too_large(limit), request_id)
             return
         try:
-            await self.app(scope, self._counting(receive, limit), send_stamped)
+            await self.app(scope, self._counting(receive, limit), send)
         except Exception as exc:  # the last stop before the server: answer, never drop
             log_unexpected(scope, exc)
-            if started:
+            if started():
                 raise
-            await _send_error(send_stamped, unexpected_error(), request_id)
+            await _send_error(send, unexpected_error(), request_id)
+
+    def _observe(self, scope: Scope, status: int, seconds: float) -> None:
+        if self.metrics is None:
+            return
+        found = scope.get("route")
+        route = getattr(found, "path", None) or "unmatched"
+        method = scope.get("method", "")
+        self.metrics.http_requests.labels(route, method, str(status)).inc()
+        self.metrics.http_duration.labels(route, method).observe(seconds)
 
     def _counting(self, receive: Receive, limit: int) -> Receive:
         received = 0

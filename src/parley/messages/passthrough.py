@@ -23,6 +23,7 @@ encoder, ``wire.sse``.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,7 @@ class _Progress:
     said: list[str] = field(default_factory=list)  # every delta's text, for metering
     started: bool = False  # message_start sent
     accounted: bool = False
+    sent_at: float = 0.0  # when the request went upstream; 0 once the first block came
 
     def resumable(self) -> bool:
         """Inside a text block, or before the first block (nothing said yet)."""
@@ -59,16 +61,18 @@ class Proxy:
         self,
         record: Callable[[PreparedMessage, Usage], None],
         meter_cut_short: Callable[[PreparedMessage, Usage, str], None],
+        first_content: Callable[[PreparedMessage, float], None],
     ) -> None:
         self.record = record
         self.meter_cut_short = meter_cut_short
+        self.first_content = first_content
 
     @staticmethod
     def body(prepared: PreparedMessage) -> dict[str, Any]:
         return prepared.params.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
     async def stream(self, prepared: PreparedMessage, backend: Passthrough) -> AsyncIterator[bytes]:
-        progress = _Progress()
+        progress = _Progress(sent_at=time.monotonic())
         body = self.body(prepared)
         resumes = 0
         try:
@@ -118,6 +122,9 @@ class Proxy:
                 data["index"] += offset
                 if continuing and name == "content_block_start" and data["index"] == offset:
                     continue  # the text block the client already has stays open
+                if progress.sent_at and name == "content_block_start":
+                    self.first_content(prepared, progress.sent_at)
+                    progress.sent_at = 0.0
                 _track(progress, name, data)
             elif name == "message_delta":
                 usage = {k: v for k, v in (data.get("usage") or {}).items() if v is not None}

@@ -21,14 +21,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import replace
 from typing import Any
 
-from parley.backends.base import Accepted, Finished, Passthrough, PromptProcessed
+from parley.backends.base import (
+    Accepted,
+    Finished,
+    Passthrough,
+    PromptProcessed,
+    TextChunk,
+    ThinkingChunk,
+    ToolCallStart,
+)
 from parley.catalog import Catalog, ServedModel
-from parley.errors import InvalidRequestError
+from parley.errors import InvalidRequestError, ParleyError, RateLimitError
 from parley.ids import new_id
 from parley.messages.assembler import ACCEPTED, MessageAssembler, StreamAccepted
 from parley.messages.citations import citer_for
@@ -41,11 +50,14 @@ from parley.messages.rules import RequestTraits, check_request
 from parley.messages.translate import to_generation
 from parley.metering.spend import SpendGuard
 from parley.metering.usage import UsageEvent, UsageRecorder
+from parley.metrics import Metrics
 from parley.ratelimit.limiter import RateLimiter
 from parley.wire.requests import MessageCountTokensParams, MessageCreateParams, _MessageInputParams
 from parley.wire.responses import CacheCreation, Message, RawMessageStreamEvent, Usage
 
 log = logging.getLogger(__name__)
+# The events that are the model's answer (its first one is the time to first token).
+_CONTENT = (TextChunk, ThinkingChunk, ToolCallStart)
 
 
 class MessagesService:
@@ -58,14 +70,16 @@ class MessagesService:
         documents: DocumentLoader,
         *,
         inference_geo: str,
+        metrics: Metrics,
     ) -> None:
         self.catalog = catalog
+        self.metrics = metrics
         self.usage = usage
         self.limiter = limiter
         self.spend = spend
         self.documents = documents
         self.inference_geo = inference_geo
-        self._proxy = Proxy(self.record, self.meter_cut_short)
+        self._proxy = Proxy(self.record, self.meter_cut_short, self.first_content)
         self._metering: set[asyncio.Task[None]] = set()
 
     async def aclose(self) -> None:
@@ -104,6 +118,16 @@ class MessagesService:
 
     async def admit(self, prepared: PreparedMessage) -> None:
         """Spend and rate limits, before any model work; raises when over a limit."""
+        try:
+            await self._admit(prepared)
+        except RateLimitError:
+            self.metrics.rejections.labels("rate").inc()
+            raise
+        except InvalidRequestError:  # the spend limit's refusal
+            self.metrics.rejections.labels("spend").inc()
+            raise
+
+    async def _admit(self, prepared: PreparedMessage) -> None:
         who = prepared.ctx.principal
         await self.spend.check(who)
         group = prepared.model.config.rate_limit_group or prepared.model.id
@@ -191,12 +215,17 @@ class MessagesService:
         self, prepared: PreparedMessage, assembler: MessageAssembler
     ) -> AsyncIterator[RawMessageStreamEvent | StreamAccepted]:
         backend = prepared.model.backend
+        accepted = 0.0
         try:
             async with aclosing(backend.generate(prepared.generation)) as events:
                 async for event in events:
                     if isinstance(event, Accepted):
+                        accepted = time.monotonic()
                         yield ACCEPTED
                         continue
+                    if accepted and isinstance(event, _CONTENT):
+                        self.first_content(prepared, accepted)
+                        accepted = 0.0
                     if isinstance(event, PromptProcessed):
                         assembler.message.usage = self._usage(event, batch=prepared.batch)
                         for out in assembler.start():
@@ -213,10 +242,19 @@ class MessagesService:
                             output_tokens=usage.output_tokens,
                             cache_read_tokens=usage.cache_read_input_tokens,
                         )
+        except ParleyError:
+            if not assembler.started:
+                self.metrics.messages.labels(prepared.model.id, "failed").inc()
+            raise
         finally:
             if assembler.started and not assembler.finished:
                 text = "".join(assembler.generated)
                 self.meter_cut_short(prepared, assembler.message.usage, text)
+
+    def first_content(self, prepared: PreparedMessage, accepted: float) -> None:
+        """The model's first content for ``prepared``, ``accepted`` (monotonic) after the
+        backend took it: time to first token, as operators watch it."""
+        self.metrics.first_token.labels(prepared.model.id).observe(time.monotonic() - accepted)
 
     def meter_cut_short(self, prepared: PreparedMessage, usage: Usage, text: str) -> None:
         """Record an interactive answer that ended early, once ``text`` (what the model
@@ -235,13 +273,23 @@ class MessagesService:
             usage.output_tokens = await prepared.model.backend.count_tokens(text)
         except Exception as exc:  # the backend may be what failed
             log.warning("could not count an answer cut short (%s); metering its input", exc)
-        self.record(prepared, usage)
+        self.record(prepared, usage, outcome="cut_short")
         await prepared.admission.settle(
             output_tokens=usage.output_tokens, cache_read_tokens=usage.cache_read_input_tokens
         )
 
-    def record(self, prepared: PreparedMessage, usage: Usage) -> None:
+    def record(self, prepared: PreparedMessage, usage: Usage, outcome: str = "finished") -> None:
+        """Meter one answer: usage for reports and limits, and the process's metrics."""
         who = prepared.ctx.principal
+        model = prepared.model.id
+        self.metrics.messages.labels(model, outcome).inc()
+        self.metrics.record_tokens(
+            model,
+            input=usage.input_tokens,
+            output=usage.output_tokens,
+            cache_read=usage.cache_read_input_tokens,
+            cache_write=usage.cache_creation_input_tokens,
+        )
         self.usage.record(
             UsageEvent(
                 api_key_id=who.api_key_id,

@@ -141,7 +141,8 @@ class LlamaCppBackend:
     async def health(self) -> Health:
         if self._engine is None:
             return Health(ok=False, detail="not started")
-        return Health(ok=True, detail=f"{self._engine.queued()} waiting")
+        queued = self._engine.queued()
+        return Health(ok=True, detail=f"{queued} waiting", queued=queued, busy=self._engine.busy())
 
     # --- requests --------------------------------------------------------------------
 

@@ -193,6 +193,10 @@ class Engine:
             job.cancelled = True
             self._cv.notify()
 
+    def busy(self) -> int:
+        """Slots generating now (read without the lock: a gauge, not a decision)."""
+        return sum(1 for slot in self._slots if slot.job is not None)
+
     def queued(self) -> int:
         with self._cv:
             return sum(len(q) for q in self._waiting.values())
