@@ -25,6 +25,7 @@ from parley.catalog import Catalog
 from parley.config import Settings
 from parley.files import FileService
 from parley.http.deps import Services
+from parley.http.drain import Drain
 from parley.http.errors import install_error_handlers
 from parley.http.middleware import RequestContextMiddleware
 from parley.http.routes import (
@@ -90,7 +91,12 @@ async def build_services(
     store = _bucket_store(settings)
     stack.push_async_callback(store.aclose)
     policy = LimitPolicy(db, settings.rate_limits)
-    limiter = RateLimiter(policy, store, organization_id=org.organization_id)
+    limiter = RateLimiter(
+        policy,
+        store,
+        organization_id=org.organization_id,
+        on_store_error=settings.rate_limits.on_store_error,
+    )
     spend = SpendGuard(
         db,
         recorder,
@@ -191,6 +197,7 @@ def create_app(settings: Settings, *, backends: Mapping[str, Backend] | None = N
         found = getattr(app.state, "services", None)
         return found.organization.organization_id if found else None
 
+    app.state.drain = Drain()  # begun by `parley serve` on SIGTERM
     install_error_handlers(app)
     app.add_middleware(
         RequestContextMiddleware,

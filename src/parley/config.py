@@ -104,6 +104,11 @@ class RateLimitSettings(_Section):
         description="Where bucket state lives: this process, or Redis (shared by processes).",
     )
     redis_url: str = Field("redis://127.0.0.1:6379/0", description='Redis for `store = "redis"`.')
+    on_store_error: Literal["allow", "refuse"] = Field(
+        "allow",
+        description="When the bucket store (Redis) cannot be reached: let requests through "
+        "unlimited (and log it), or refuse them with 529 and retry-after.",
+    )
     override_cache_ttl: float = Field(
         5.0, ge=0, description="Seconds admin-set limits stay cached before they are read again."
     )
@@ -177,6 +182,12 @@ class ServerSettings(_Section):
     )
     ping_interval: float = Field(
         5.0, gt=0, description="Seconds between SSE ping events while a stream waits."
+    )
+    shutdown_drain_seconds: float = Field(
+        20.0,
+        ge=0,
+        description="After SIGTERM, seconds streams in flight get to finish before they end "
+        "with an error event; the process exits at most 5 seconds later.",
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log level."

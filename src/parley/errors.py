@@ -105,6 +105,11 @@ class OverloadedError(ParleyError):
     default_headers = {"retry-after": str(OVERLOADED_RETRY_AFTER)}
 
 
+class StorageUnavailable(OverloadedError):
+    """Parley's database or blob storage cannot be reached right now (a restart, a
+    network blip): transient, so 529 with ``retry-after``, which the SDKs obey."""
+
+
 class AnswerBroken(OverloadedError):
     """A backend's upstream went away in the middle of an answer. What the client was
     sent stands; the passthrough may go on on another replica (``messages.passthrough``)."""

@@ -43,7 +43,13 @@ from parley.backends.base import (
     ToolResultPart,
     UpstreamEvent,
 )
-from parley.backends.common.upstream import Replica, ReplicaPool, affinity_key, upstream_client
+from parley.backends.common.upstream import (
+    Replica,
+    ReplicaPool,
+    affinity_key,
+    upstream_client,
+)
+from parley.backends.common.upstream import lines as upstream_lines
 from parley.errors import (
     AnswerBroken,
     InternalError,
@@ -76,6 +82,12 @@ class AnthropicOptions(BaseModel):
     health_path: str = Field("/", description="What the health check asks for.")
     check_interval: float = Field(2.0, gt=0, description="Seconds between health checks.")
     timeout: float = Field(600.0, gt=0, description="Seconds to wait for each upstream read.")
+    stall_timeout: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds an answer may go without a complete line from the upstream "
+        "before it counts as broken (a hung or trickling replica).",
+    )
 
 
 class AnthropicBackend:
@@ -158,7 +170,7 @@ class AnthropicBackend:
         )
         finished = False
         try:
-            async for name, data, raw in sse_events(response):
+            async for name, data, raw in sse_events(response, self.options.stall_timeout):
                 if name == "error":
                     error = data.get("error", {})
                     raise InternalError(f"the upstream failed mid-answer: {error.get('message')}")
@@ -170,6 +182,9 @@ class AnthropicBackend:
         except httpx.HTTPError as exc:
             self.pool.failed(replica, f"broke mid-answer: {exc}")
             raise AnswerBroken(f"the upstream connection failed mid-answer ({exc})") from None
+        except AnswerBroken as exc:  # hung or trickling: take it out too
+            self.pool.failed(replica, exc.message)
+            raise
         finally:
             await response.aclose()
             self.pool.done(replica)
@@ -218,11 +233,11 @@ class AnthropicBackend:
 
 
 async def sse_events(
-    response: httpx.Response,
+    response: httpx.Response, stall: float
 ) -> AsyncGenerator[tuple[str, dict[str, Any], bytes], None]:
     name = ""
     lines: list[str] = []
-    async for line in response.aiter_lines():
+    async for line in upstream_lines(response, stall):
         if line == "":
             if name and lines:
                 raw = f"event: {name}\n" + "".join(f"{x}\n" for x in lines) + "\n"

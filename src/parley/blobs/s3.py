@@ -14,9 +14,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
+from boto3.exceptions import S3UploadFailedError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from parley.blobs.base import BlobTooLarge
+from parley.blobs.base import BlobTooLarge, storage_failed
+from parley.errors import StorageUnavailable
 
 CHUNK = 1024 * 1024
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
@@ -45,16 +47,22 @@ class S3BlobStore:
 
     async def put(self, key: str, chunks: AsyncIterator[bytes], *, max_bytes: int) -> int:
         size = 0
-        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
-            async for chunk in chunks:
-                size += len(chunk)
-                if size > max_bytes:
-                    raise BlobTooLarge(key)
-                spool.write(chunk)
-            spool.seek(0)
-            await asyncio.to_thread(
-                self._client.upload_fileobj, spool, self.bucket, self.prefix + key
-            )
+        try:
+            with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+                async for chunk in chunks:  # the source's errors pass as they are
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise BlobTooLarge(key)
+                    _spool(spool, chunk)
+                spool.seek(0)
+                await asyncio.to_thread(
+                    self._client.upload_fileobj, spool, self.bucket, self.prefix + key
+                )
+        except (BotoCoreError, ClientError, S3UploadFailedError) as exc:
+            raise StorageUnavailable(
+                f"Parley could not write to its object storage ({exc}); nothing was stored. "
+                "Retry the upload shortly."
+            ) from exc
         return size
 
     async def get(self, key: str) -> AsyncIterator[bytes]:
@@ -93,3 +101,10 @@ class S3BlobStore:
                 UploadId=upload["UploadId"],
             )
         return len(uploads)
+
+
+def _spool(spool: Any, chunk: bytes) -> None:
+    try:
+        spool.write(chunk)
+    except OSError as exc:  # the local disk the spool rolled over to
+        raise storage_failed(exc) from exc

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from pathlib import Path
+from types import FrameType
 
 import click
 import uvicorn
 
 from parley.app import create_app
 from parley.cli.options import announce_admin_key, config_option, open_organization, settings_from
+from parley.http.drain import Drain
 
 
 @click.command()
@@ -39,10 +42,31 @@ def serve(config_file: Path | None, host: str | None, port: int | None, no_migra
         announce_admin_key(org)
 
     asyncio.run(prepare())
-    uvicorn.run(
-        create_app(settings),
+    app = create_app(settings)
+    drain = settings.server.shutdown_drain_seconds
+    config = uvicorn.Config(
+        app,
         host=settings.server.host,
         port=settings.server.port,
         log_level=settings.server.log_level,
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=int(drain) + SHUTDOWN_MARGIN,
     )
+    _DrainingServer(config, app.state.drain, drain).run()
+
+
+# Seconds uvicorn waits after streams were told to end, before it cancels what is left.
+SHUTDOWN_MARGIN = 5
+
+
+class _DrainingServer(uvicorn.Server):
+    """uvicorn's server, telling the app's streams the deadline as a shutdown begins."""
+
+    def __init__(self, config: uvicorn.Config, drain: Drain, seconds: float) -> None:
+        super().__init__(config)
+        self.drain = drain
+        self.seconds = seconds
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        with contextlib.suppress(RuntimeError):  # no loop yet: nothing is streaming
+            asyncio.get_running_loop().call_soon_threadsafe(self.drain.begin, self.seconds)
+        super().handle_exit(sig, frame)

@@ -21,13 +21,17 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel
 from starlette.responses import StreamingResponse
 
-from parley.errors import InternalError, ParleyError
+from parley.errors import InternalError, OverloadedError, ParleyError
+from parley.http.drain import Drain
 from parley.messages.assembler import StreamAccepted
 from parley.wire.responses import RawContentBlockDeltaEvent
 from parley.wire.sse import PING, encode, frame
 
 T = TypeVar("T")
 
+SHUTTING_DOWN = OverloadedError(
+    "Parley is shutting down and ended this answer before it was complete; retry the request."
+)
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
@@ -79,15 +83,17 @@ async def start_stream(
     *,
     ping_interval: float,
     request_id: str | None,
+    drain: Drain | None = None,
 ) -> StreamingResponse:
-    """A 200 SSE response for ``source``; raises if ``source`` fails before accepting."""
+    """A 200 SSE response for ``source``; raises if ``source`` fails before accepting.
+    Once ``drain`` begins, the stream ends at its deadline (see ``http/drain.py``)."""
     pump: EventPump[BaseModel | StreamAccepted | bytes] = EventPump(source)
     try:
         first = await pump.next(None)
     except BaseException:
         await pump.aclose()
         raise
-    body = _body(pump, first, ping_interval, request_id)
+    body = _body(pump, first, ping_interval, request_id, drain or Drain())
     return StreamingResponse(
         body, media_type="text/event-stream; charset=utf-8", headers=SSE_HEADERS
     )
@@ -98,6 +104,7 @@ async def _body(
     first: BaseModel | StreamAccepted | bytes | _Timeout,
     ping_interval: float,
     request_id: str | None,
+    drain: Drain,
 ) -> AsyncIterator[bytes]:
     item = first
     try:
@@ -110,8 +117,11 @@ async def _body(
             elif isinstance(item, BaseModel):
                 pump.flowing = isinstance(item, RawContentBlockDeltaEvent)
                 yield encode(item)
+            if drain.expired():
+                yield encode_error(SHUTTING_DOWN, request_id)
+                return
             try:
-                item = await pump.next(ping_interval)
+                item = await pump.next(drain.wait(ping_interval))
             except StopAsyncIteration:
                 return
             except ParleyError as error:

@@ -11,21 +11,29 @@ input tokens (which do not count toward input-token limits, as on the API).
 Header values are exact (the hosted API rounds remaining tokens to thousands; exact
 numbers serve small self-hosted limits better). ``*-reset`` is when the bucket would
 be full again. Batch work is exempt; count_tokens has its own requests bucket.
+
+When the bucket store cannot be reached (Redis down), ``on_store_error`` decides:
+``allow`` (the default) admits the request without limits and logs a warning at most
+once a minute, so an outage of the limiter is not an outage of the API; ``refuse``
+answers 529 with ``retry-after``. Either way nothing answers 500.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from parley.config import LimitValues
-from parley.errors import RateLimitError
+from parley.errors import RateLimitError, StorageUnavailable
 from parley.ratelimit.buckets import BucketSpec, BucketStore, Taken
 from parley.ratelimit.policy import LimitPolicy, ScopedLimits
 from parley.tenancy.principal import Principal
 
+log = logging.getLogger(__name__)
 _HEADER_NAMES = {
     "requests_per_minute": "requests",
     "input_tokens_per_minute": "input-tokens",
@@ -62,19 +70,42 @@ class Admission:
             return
         self._settled = True
         unused = max(0, self._reserved - output_tokens)
-        for bucket in self._output:
-            if unused:
-                await self._store.give(bucket.key, bucket.spec, unused)
-        for bucket in self._input:
-            if cache_read_tokens:
-                await self._store.give(bucket.key, bucket.spec, cache_read_tokens)
+        gifts = [(b, unused) for b in self._output] + [(b, cache_read_tokens) for b in self._input]
+        for bucket, amount in gifts:
+            if amount:
+                with contextlib.suppress(StorageUnavailable):  # what was taken stays taken
+                    await self._store.give(bucket.key, bucket.spec, amount)
 
 
 class RateLimiter:
-    def __init__(self, policy: LimitPolicy, store: BucketStore, *, organization_id: str) -> None:
+    def __init__(
+        self,
+        policy: LimitPolicy,
+        store: BucketStore,
+        *,
+        organization_id: str,
+        on_store_error: str = "allow",
+    ) -> None:
         self.policy = policy
         self.store = store
         self.organization_id = organization_id
+        self.on_store_error = on_store_error
+        self._warned_at = -math.inf
+
+    async def _take(self, buckets: list[_Bucket], amounts: list[float]) -> Taken | None:
+        """The store's take, or None when the store is down and requests are let through."""
+        try:
+            return await self.store.take(
+                [b.key for b in buckets], [b.spec for b in buckets], amounts
+            )
+        except StorageUnavailable as exc:
+            if self.on_store_error == "refuse":
+                raise
+            now = time.monotonic()
+            if now - self._warned_at > 60:
+                self._warned_at = now
+                log.warning("rate limits are not enforced: %s", exc.message)
+            return None
 
     async def needs_input_count(self, principal: Principal, group: str) -> bool:
         scopes = await self.policy.for_request(self.organization_id, principal.workspace_id, group)
@@ -93,7 +124,9 @@ class RateLimiter:
             "output_tokens_per_minute": max_tokens,
         }
         wanted = [float(amounts[b.kind]) for b in buckets]
-        taken = await self.store.take([b.key for b in buckets], [b.spec for b in buckets], wanted)
+        taken = await self._take(buckets, wanted)
+        if taken is None:
+            return Admission()
         headers = _headers(buckets, taken)
         if not taken.ok:
             raise _refusal(buckets, taken, wanted, headers)
@@ -115,7 +148,9 @@ class RateLimiter:
         bucket = _Bucket(
             f"count:{self.organization_id}", "requests_per_minute", scope, BucketSpec(float(limit))
         )
-        taken = await self.store.take([bucket.key], [bucket.spec], [1.0])
+        taken = await self._take([bucket], [1.0])
+        if taken is None:
+            return {}
         headers = _headers([bucket], taken)
         if not taken.ok:
             raise _refusal([bucket], taken, [1.0], headers)

@@ -4,17 +4,26 @@ Each take is one Lua script run: Redis executes scripts atomically, so refill, c
 and charge of all buckets happen as one step no matter how many processes ask at once.
 The script reads the clock with ``TIME`` on the Redis server, so the processes' own
 clocks do not need to agree. Keys expire once a bucket would be full again anyway.
+
+A Redis that cannot be reached within ``TIMEOUT`` seconds (down, restarting, cut off)
+raises ``StorageUnavailable``; the limiter decides what that means for the request
+(``rate_limits.on_store_error``). Nothing waits on a dead Redis longer than that.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Sequence
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
+from parley.errors import StorageUnavailable
 from parley.ratelimit.buckets import BucketSpec, Taken
+
+T = TypeVar("T")
+TIMEOUT = 1.0
 
 _TAKE = """
 local t = redis.call('TIME')
@@ -75,7 +84,9 @@ return 1
 
 class RedisBucketStore:
     def __init__(self, url: str, *, prefix: str = "parley:rl:") -> None:
-        self._redis: Redis = Redis.from_url(url)
+        self._redis: Redis = Redis.from_url(
+            url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT
+        )
         self._prefix = prefix
         self._take = self._redis.register_script(_TAKE)
         self._give = self._redis.register_script(_GIVE)
@@ -86,7 +97,7 @@ class RedisBucketStore:
         args: list[Any] = []
         for spec, amount in zip(specs, amounts, strict=True):
             args += [repr(spec.capacity), repr(spec.rate), repr(float(amount))]
-        out = await self._take(keys=[self._prefix + k for k in keys], args=args)
+        out = await _reached(self._take(keys=[self._prefix + k for k in keys], args=args))
         wait = float(out[1])
         return Taken(
             ok=int(out[0]) == 1,
@@ -95,10 +106,19 @@ class RedisBucketStore:
         )
 
     async def give(self, key: str, spec: BucketSpec, amount: float) -> None:
-        await self._give(
-            keys=[self._prefix + key],
-            args=[repr(spec.capacity), repr(spec.rate), repr(float(amount))],
+        await _reached(
+            self._give(
+                keys=[self._prefix + key],
+                args=[repr(spec.capacity), repr(spec.rate), repr(float(amount))],
+            )
         )
 
     async def aclose(self) -> None:
         await self._redis.aclose()
+
+
+async def _reached(call: Awaitable[T]) -> T:
+    try:
+        return await call
+    except (RedisError, OSError) as exc:
+        raise StorageUnavailable(f"Redis is unavailable ({type(exc).__name__})") from exc

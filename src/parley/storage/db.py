@@ -8,19 +8,28 @@ deferred transactions and run concurrently with the writer. PostgreSQL is used a
 (``postgresql+asyncpg://…``).
 
 ``upgrade()`` applies the Alembic migrations; ``parley serve`` calls it on start.
+
+A database that cannot be reached (PostgreSQL restarting, a dropped connection, a
+pool with no connection to give) is ``StorageUnavailable``: the caller answers 529
+with ``retry-after``, background loops retry. PostgreSQL connections are checked
+before use (``pool_pre_ping``), so one restart costs at most the requests that were
+inside a transaction when it happened.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from asyncpg import exceptions as asyncpg_errors
 from sqlalchemy import event
+from sqlalchemy import exc as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -29,6 +38,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from parley.errors import StorageUnavailable
+
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
@@ -81,17 +93,55 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self._read() as session:
-            yield session
+        with _unreachable_as_unavailable():
+            async with self._read() as session:
+                yield session
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session in a write transaction, committed on success."""
-        async with self._write() as session, session.begin():
-            yield session
+        with _unreachable_as_unavailable():
+            async with self._write() as session, session.begin():
+                yield session
 
     async def aclose(self) -> None:
         await self.engine.dispose()
+
+
+# What a database that went away looks like through SQLAlchemy and its drivers: asyncpg
+# raises its own errors while (re)connecting, such as "the database system is starting
+# up" or "terminating connection due to administrator command".
+_UNREACHABLE: tuple[type[Exception], ...] = (sa.OperationalError, sa.InterfaceError)
+_UNREACHABLE += (sa.TimeoutError, ConnectionError, asyncpg_errors.PostgresConnectionError)
+_UNREACHABLE += (asyncpg_errors.OperatorInterventionError, asyncpg_errors.InterfaceError)
+_UNREACHABLE += (asyncpg_errors.TooManyConnectionsError,)
+
+
+@contextmanager
+def _unreachable_as_unavailable() -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        if not _unreachable(exc):
+            raise
+        log.warning("the database is unavailable: %s", str(exc).splitlines()[0][:200])
+        raise StorageUnavailable(
+            "Parley cannot reach its database right now; retry the request shortly."
+        ) from exc
+
+
+def _unreachable(exc: BaseException | None) -> bool:
+    """Whether ``exc``, or what caused it, is the database being out of reach.
+    SQLAlchemy wraps driver errors once or twice (a failed connect arrives as a plain
+    ``DBAPIError`` around asyncpg's "the database system is starting up")."""
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, _UNREACHABLE):
+            return True
+        if isinstance(exc, sa.DBAPIError) and exc.connection_invalidated:
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 def alembic_config(url: str) -> Config:

@@ -12,7 +12,10 @@ Nothing is retried after the first byte: by then the client has part of an answe
 
 ``upstream_client`` is the HTTP client every upstream backend uses: httpx with its
 connection errors made whole (see ``_Client``), so a dying replica always reads as
-unreachable, never as Parley's own error.
+unreachable, never as Parley's own error. ``lines`` reads a streamed answer with a
+stall limit: an upstream that hangs mid-answer, or trickles bytes that never make a
+line, breaks the answer (``AnswerBroken``) instead of holding the request forever —
+httpx's read timeout alone would wait for ever on one byte a second.
 """
 
 from __future__ import annotations
@@ -22,13 +25,14 @@ import contextlib
 import hashlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from parley.backends.base import GenerationRequest, TextPart
-from parley.errors import InternalError, OverloadedError
+from parley.errors import AnswerBroken, InternalError, OverloadedError
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +60,26 @@ class _Client(httpx.AsyncClient):
 def upstream_client(timeout: float, limits: httpx.Limits) -> httpx.AsyncClient:
     """The client for one upstream backend: ``timeout`` per read, 5 s to connect."""
     return _Client(timeout=httpx.Timeout(timeout, connect=5.0), limits=limits)
+
+
+async def lines(response: httpx.Response, stall: float) -> AsyncIterator[str]:
+    """The response's lines; ``AnswerBroken`` when no complete line comes for ``stall``
+    seconds."""
+    source = response.aiter_lines()
+    try:
+        while True:
+            try:
+                async with asyncio.timeout(stall):
+                    line = await anext(source)
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                raise AnswerBroken(
+                    f"the upstream sent nothing for {stall:g} s in the middle of its answer"
+                ) from None
+            yield line
+    finally:
+        await source.aclose()  # type: ignore[attr-defined]
 
 
 @dataclass

@@ -40,13 +40,20 @@ from parley.backends.base import (
 )
 from parley.backends.common.local_tokenizer import LocalTokenizer, load_tokenizer
 from parley.backends.common.upstream import ReplicaPool, affinity_key, upstream_client
+from parley.backends.common.upstream import lines as upstream_lines
 from parley.backends.openai.chat_completions import (
     ChunkReader,
     chat_messages,
     chat_request,
     continuation,
 )
-from parley.errors import InternalError, InvalidRequestError, OverloadedError, RateLimitError
+from parley.errors import (
+    AnswerBroken,
+    InternalError,
+    InvalidRequestError,
+    OverloadedError,
+    RateLimitError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +77,12 @@ class OpenAIOptions(BaseModel):
     health_path: str = Field("/v1/models", description="What the health check asks for.")
     check_interval: float = Field(2.0, gt=0, description="Seconds between health checks.")
     timeout: float = Field(600.0, gt=0, description="Seconds to wait for each upstream read.")
+    stall_timeout: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds an answer may go without a complete line from the upstream "
+        "before it counts as broken (a hung or trickling replica).",
+    )
 
     @field_validator("tokenizer")
     @classmethod
@@ -138,12 +151,14 @@ class OpenAIBackend:
                     raise await _upstream_error(response)
                 if resumes == 0:
                     yield Accepted()
-                async for chunk in _chunks(response):
+                async for chunk in _chunks(response, self.options.stall_timeout):
                     for event in reader.feed(chunk):
                         yield event
                 broken = None if reader.finished else "it ended its answer early"
             except httpx.HTTPError as exc:
                 broken = f"the connection failed mid-answer ({exc})"
+            except AnswerBroken as exc:  # a hung or trickling replica
+                broken = exc.message
             finally:
                 await response.aclose()
                 self.pool.done(replica)
@@ -223,8 +238,8 @@ class OpenAIBackend:
             self.pool.done(replica)
 
 
-async def _chunks(response: httpx.Response) -> AsyncGenerator[dict[str, Any], None]:
-    async for line in response.aiter_lines():
+async def _chunks(response: httpx.Response, stall: float) -> AsyncGenerator[dict[str, Any], None]:
+    async for line in upstream_lines(response, stall):
         if not line.startswith("data:"):
             continue
         data = line[5:].strip()

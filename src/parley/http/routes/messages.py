@@ -38,6 +38,7 @@ async def create_message(
             svc.messages.stream_any(prepared),
             ping_interval=svc.settings.server.ping_interval,
             request_id=ctx.request_id,
+            drain=request.app.state.drain,
         )
         response.headers.update(headers)
         return response
