@@ -16,6 +16,7 @@ import posixpath
 import re
 import time
 import zipfile
+import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from parley.storage.tables import Skill, SkillVersion
 from parley.wire import files as wire
 
 MAX_BYTES = 30 * 1024 * 1024
+MAX_FILES = 1000
 NAME = re.compile(r"^[a-z0-9-]{1,64}$")
 XML_TAG = re.compile(r"<[^>]+>")
 
@@ -46,23 +48,36 @@ class Manifest:
 
 def _clean_path(raw: str) -> str:
     path = raw.replace("\\", "/")
-    normal = posixpath.normpath(path)
-    if path.startswith("/") or normal.startswith("..") or normal in (".", ""):
+    normal = posixpath.normpath(path) if path else ""
+    unsafe = any(ord(c) < 32 for c in path)
+    if unsafe or path.startswith("/") or normal.startswith("..") or normal in (".", ""):
         raise InvalidRequestError(f"files: {raw!r} is not a relative path inside the skill")
     return normal
 
 
 def _entries(parts: list[tuple[str, bytes]]) -> dict[str, bytes]:
+    if len(parts) > MAX_FILES:
+        raise InvalidRequestError(f"files: a skill holds at most {MAX_FILES} files")
     if len(parts) == 1 and zipfile.is_zipfile(io.BytesIO(parts[0][1])):
-        with zipfile.ZipFile(io.BytesIO(parts[0][1])) as archive:
-            if sum(i.file_size for i in archive.infolist()) > MAX_BYTES:
-                raise RequestTooLargeError("The skill exceeds 30 MB uncompressed.")
-            return {
-                _clean_path(i.filename): archive.read(i)
-                for i in archive.infolist()
-                if not i.is_dir()
-            }
+        return _unzipped(parts[0][1])
     return {_clean_path(name): data for name, data in parts}
+
+
+def _unzipped(data: bytes) -> dict[str, bytes]:
+    """A zip archive's files; the archive's own word on sizes is checked, and a
+    damaged, encrypted or oversized one is the client's 400."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = [i for i in archive.infolist() if not i.filename.endswith("/")]
+            if len(members) > MAX_FILES:
+                raise InvalidRequestError(f"files: a skill holds at most {MAX_FILES} files")
+            if sum(i.file_size for i in members) > MAX_BYTES:
+                raise RequestTooLargeError("The skill exceeds 30 MB uncompressed.")
+            return {_clean_path(i.filename): archive.read(i) for i in members}
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError) as exc:
+        raise InvalidRequestError(f"files: the zip archive could not be read ({exc})") from None
+    except (EOFError, zlib.error, ValueError) as exc:
+        raise InvalidRequestError(f"files: the zip archive is damaged ({exc})") from None
 
 
 def parse_front_matter(text: str) -> dict[str, object]:

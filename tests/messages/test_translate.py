@@ -87,11 +87,22 @@ def test_thinking_is_not_shown_to_the_model_but_tool_calls_are() -> None:
     assert request.turns[2].parts == (ToolResultPart("toolu_1", (TextPart("boom"),), True),)
 
 
-def test_images_become_bytes() -> None:
+def test_images_are_what_the_loader_decoded() -> None:
     data = base64.b64encode(b"\x89PNG").decode()
     source = {"type": "base64", "media_type": "image/png", "data": data}
-    request = translate(
-        messages=[{"role": "user", "content": [{"type": "image", "source": source}]}]
+    params = MessageCreateParams.model_validate(
+        {
+            "model": "m",
+            "max_tokens": 5,
+            "messages": [{"role": "user", "content": [{"type": "image", "source": source}]}],
+        }
+    )
+    media = scan(params.messages)
+    key = media.refs[0].key
+    assert key is not None and key.startswith("image:")
+    attachments = Attachments(media, {key: Loaded("image/png", data=b"\x89PNG")})
+    request = to_generation(
+        params, model="m", max_output_tokens=100, default_sampling=DEFAULT, attachments=attachments
     )
     assert request.turns[0].parts == (ImagePart("image/png", b"\x89PNG"),)
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import base64
 
+import filetype
+
 from parley.errors import InvalidRequestError
 from parley.files import FileService
 from parley.messages.media import (
@@ -24,6 +26,7 @@ from parley.messages.media import (
     pdf_pages,
 )
 from parley.wire.content import (
+    Base64ImageSourceParam,
     Base64PDFSourceParam,
     DocumentBlockParam,
     FileSourceParam,
@@ -42,12 +45,12 @@ class DocumentLoader:
             if key is None or key in loaded:
                 continue
             if isinstance(block.source, Base64PDFSourceParam):
-                try:
-                    raw = base64.b64decode(block.source.data, validate=True)
-                except ValueError:
-                    raise InvalidRequestError(f"{path}.source.data: not valid base64") from None
+                raw = _decoded(block.source.data, path)
                 pages = await asyncio.to_thread(pdf_pages, raw, path)
                 loaded[key] = Loaded("application/pdf", pages=pages)
+            elif isinstance(block.source, Base64ImageSourceParam):
+                raw = _decoded(block.source.data, path)
+                loaded[key] = Loaded(_image_type(raw, block.source.media_type, path), data=raw)
             elif isinstance(block.source, FileSourceParam):
                 loaded[key] = await self._file(path, block, block.source.file_id, workspace_id)
         return Attachments(media, loaded)
@@ -76,3 +79,22 @@ class DocumentLoader:
         raise InvalidRequestError(
             f"{path}: file `{file_id}` is {mime}; document blocks take PDF or plain-text files"
         )
+
+
+def _decoded(data: str, path: str) -> bytes:
+    try:
+        return base64.b64decode(data, validate=True)
+    except ValueError:
+        raise InvalidRequestError(f"{path}.source.data: not valid base64") from None
+
+
+def _image_type(raw: bytes, declared: str, path: str) -> str:
+    """``declared``, when the bytes are that kind of image (as the API checks)."""
+    found = filetype.guess(raw)
+    actual = found.mime if found is not None else None
+    if actual != declared:
+        what = actual or "not an image Parley recognises"
+        raise InvalidRequestError(
+            f"{path}.source: the image data is {what}, but media_type says {declared}"
+        )
+    return declared

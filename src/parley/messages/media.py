@@ -15,10 +15,11 @@ import io
 from dataclasses import dataclass, field
 
 from pypdf import PdfReader
-from pypdf.errors import PdfReadError
+from pypdf.errors import PdfReadError, PyPdfError
 
 from parley.errors import InvalidRequestError
 from parley.wire.content import (
+    Base64ImageSourceParam,
     Base64PDFSourceParam,
     DocumentBlockParam,
     FileSourceParam,
@@ -106,12 +107,32 @@ def source_key(source: object) -> str | None:
         return f"file:{source.file_id}"
     if isinstance(source, Base64PDFSourceParam):
         return "pdf:" + hashlib.sha256(source.data.encode()).hexdigest()
+    if isinstance(source, Base64ImageSourceParam):
+        return "image:" + hashlib.sha256(source.data.encode()).hexdigest()
     return None
 
 
+# The hosted API reads at most 100 pages of a PDF; so does Parley, which extracts the
+# text of every page up front.
+MAX_PDF_PAGES = 100
+
+
 def pdf_pages(data: bytes, where: str) -> tuple[str, ...]:
+    """A PDF's text, page by page. pypdf parses untrusted bytes here: whatever it
+    raises on a malformed file is the client's 400, never Parley's 500."""
     try:
         reader = PdfReader(io.BytesIO(data))
+        count = len(reader.pages)
+        if count > MAX_PDF_PAGES:
+            raise InvalidRequestError(
+                f"{where}: the PDF has {count} pages; Parley reads at most {MAX_PDF_PAGES}"
+            )
         return tuple((page.extract_text() or "").strip() for page in reader.pages)
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+    except InvalidRequestError:
+        raise
+    except (PdfReadError, PyPdfError, RecursionError, MemoryError) as exc:
         raise InvalidRequestError(f"{where}: the PDF could not be read ({exc})") from None
+    except Exception as exc:  # a malformed PDF can trip pypdf anywhere
+        raise InvalidRequestError(
+            f"{where}: the PDF could not be read ({type(exc).__name__})"
+        ) from None

@@ -240,6 +240,11 @@ def _check_media(
                 f"{path}: {traits.model} is a text-only model and cannot read images; send "
                 "the request to a vision-capable model or describe the image in text"
             )
+        if block.source.type == "url":
+            raise _fail(
+                f"{path}.image.source: Parley does not fetch URLs; send the image as base64 "
+                "or upload it with the Files API and send its file_id"
+            )
         return
     if block.source.type == "url":
         raise _fail(

@@ -24,7 +24,6 @@ rules hold. Decisions made here:
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable
 
 from parley.backends.base import (
@@ -43,11 +42,9 @@ from parley.backends.base import (
 from parley.messages.media import Attachments
 from parley.wire.common import CacheControlEphemeral
 from parley.wire.content import (
-    Base64ImageSourceParam,
     ContentBlockParam,
     ContentBlockSourceParam,
     DocumentBlockParam,
-    FileSourceParam,
     ImageBlockParam,
     MessageParam,
     MidConversationSystemBlockParam,
@@ -188,14 +185,11 @@ def _parts(block: ContentBlockParam, attachments: Attachments) -> list[Part]:
         return [
             ToolResultPart(call_id=block.tool_use_id, parts=media, is_error=bool(block.is_error))
         ]
-    if isinstance(block, ImageBlockParam) and isinstance(block.source, FileSourceParam):
+    if isinstance(block, ImageBlockParam):
         _, image = attachments.of(block)
-        assert image is not None  # loaded by documents.py before translation
+        if image is None:  # not loaded: a URL, which the rules refuse
+            return []
         return [ImagePart(media_type=image.media_type, data=image.data)]
-    if isinstance(block, ImageBlockParam) and isinstance(block.source, Base64ImageSourceParam):
-        return [
-            ImagePart(media_type=block.source.media_type, data=base64.b64decode(block.source.data))
-        ]
     if isinstance(block, DocumentBlockParam):
         return [TextPart(_document_text(block, attachments))]
     if isinstance(block, SearchResultBlockParam):
