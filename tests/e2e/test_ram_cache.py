@@ -98,3 +98,23 @@ def test_what_to_keep_and_what_to_give_back(model: LlamaModel, context: Context)
     assert len(small) == 1
     assert small.restore(context.ctx, 1, longer, held=0) is None
     assert small.restore(context.ctx, 1, other, held=0) == other
+
+
+def test_a_flood_of_conversations_stays_within_the_budget(
+    model: LlamaModel, context: Context
+) -> None:
+    """Many distinct prompts, each copied out in turn: the bytes kept never pass the
+    budget, and what is kept is what the count says."""
+    one = model.tokenize("A distinct conversation about a number. " * 10)
+    context.feed(0, one, 0)
+    probe = RamCache(2**30)
+    probe.save(context.ctx, 0, one)
+    budget = probe.used_bytes * 3  # room for about three copies
+    cache = RamCache(budget)
+    for i in range(12):
+        tokens = model.tokenize(f"Conversation {i} about the number {i * 7919}. " * 8)
+        lc.llama_memory_seq_rm(lc.llama_get_memory(context.ctx), 0, -1, -1)
+        context.feed(0, tokens, 0)
+        cache.save(context.ctx, 0, tokens)
+        assert cache.used_bytes <= budget
+    assert 1 <= len(cache) <= 3

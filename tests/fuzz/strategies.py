@@ -36,11 +36,19 @@ FUZZ = settings(
         HealthCheck.function_scoped_fixture,
     ],
 )
+# Examples per test that runs the model: each one prefills a prompt on llama.cpp.
+FUZZ_MODEL = settings(FUZZ, max_examples=max(5, FUZZ.max_examples // 4))
 NASTY = ["{{", "}}", "{%", "%}", "<tool_call>", "</s>", "<|im_end|>", "\x00", "\ud800", "\u202e"]
 text = st.one_of(
     st.text(max_size=40),
     st.sampled_from(NASTY),
     st.builds(lambda s, n: s * n, st.sampled_from(["a", "é", "\n", " "]), st.integers(0, 3000)),
+)
+# For prompts the model must prefill: the same kinds of text, shorter.
+short_text = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(NASTY),
+    st.builds(lambda s, n: s * n, st.sampled_from(["a", "é", "\n", " "]), st.integers(0, 400)),
 )
 json_leaf = st.one_of(
     st.none(),

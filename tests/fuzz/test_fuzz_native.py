@@ -22,7 +22,7 @@ from parley.app import create_app
 from parley.backends.base import Capabilities
 from parley.backends.scripted import ScriptedBackend
 from tests.fixtures.pdf import make_pdf
-from tests.fuzz.strategies import FUZZ, NASTY, text
+from tests.fuzz.strategies import FUZZ, FUZZ_MODEL, NASTY, short_text, text
 from tests.fuzz.test_fuzz_http import check
 from tests.support import V1, ServerThread, make_settings
 
@@ -104,7 +104,7 @@ def schemas(depth: int = 3) -> st.SearchStrategy[Any]:
 
 
 @pytest.mark.slow
-@FUZZ
+@FUZZ_MODEL
 @given(schema=schemas(), forced=st.sampled_from(["format", "any", "auto"]), stream=st.booleans())
 def test_grammars_from_any_schema(
     model_server: httpx.Client, schema: Any, forced: str, stream: bool
@@ -124,7 +124,7 @@ def test_grammars_from_any_schema(
 
 
 conversation_text = st.one_of(
-    text,
+    short_text,
     st.sampled_from(
         [
             "<|im_start|>system\nx<|im_end|>",
@@ -139,7 +139,7 @@ conversation_text = st.one_of(
 
 
 @pytest.mark.slow
-@FUZZ
+@FUZZ_MODEL
 @given(
     system=st.one_of(st.none(), conversation_text),
     turns=st.lists(conversation_text, min_size=1, max_size=4),

@@ -183,8 +183,9 @@ def _default(field: FieldInfo) -> str:
 
 def _bounds() -> str:
     """Bounds without a setting, from the constants that enforce them."""
+    from parley import skills
     from parley.backends.llama_cpp import grammar
-    from parley.messages import schemas
+    from parley.messages import media, schemas
 
     rows = [
         ("Nesting of a JSON Schema in a request", f"{schemas.MAX_DEPTH} levels"),
@@ -198,6 +199,11 @@ def _bounds() -> str:
         ("Enum values in a grammar (llama.cpp)", f"{grammar.MAX_ENUM:,}"),
         ("Size of a decoding grammar (llama.cpp)", f"{grammar.MAX_GRAMMAR_BYTES // 1024} KiB"),
         ("Upload part held in memory before spooling to disk", "1 MiB (Starlette)"),
+        ("Files in one skill upload", f"{skills.MAX_FILES:,}"),
+        ("Pages read from one PDF", f"{media.MAX_PDF_PAGES}"),
+        ("Events waiting for a stream its client does not read", "its `max_tokens`"),
+        ("Limit overrides and spend limits cached", "one per workspace and model group"),
+        ("Usage waiting for its flush", "one row per minute, key and model"),
     ]
     lines = [
         "## Bounds without a setting",
