@@ -15,6 +15,7 @@ from typing import Any
 import anthropic
 import httpx
 import httpx2
+import openai
 from fastapi import FastAPI
 
 from parley.config import Settings, load_settings
@@ -55,6 +56,18 @@ def sdk_client(app: FastAPI, **kwargs: Any) -> anthropic.AsyncAnthropic:
         http_client=http_client,
         _strict_response_validation=True,
         **kwargs,
+    )
+
+
+def openai_client(app: FastAPI, *, api_key: str = API_KEY) -> openai.AsyncOpenAI:
+    """The official ``openai`` client (strict response validation) on the app's ``/v1``."""
+    http_client = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url=BASE_URL)
+    return openai.AsyncOpenAI(
+        api_key=api_key,
+        base_url=f"{BASE_URL}/v1",
+        http_client=http_client,
+        max_retries=0,
+        _strict_response_validation=True,
     )
 
 

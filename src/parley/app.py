@@ -40,6 +40,7 @@ from parley.http.routes import (
     skills,
 )
 from parley.http.routes import metrics as metrics_route
+from parley.http.routes import openai as openai_route
 from parley.messages.documents import DocumentLoader
 from parley.messages.service import MessagesService
 from parley.metering.reports import Reports
@@ -221,6 +222,7 @@ def create_app(settings: Settings, *, backends: Mapping[str, Backend] | None = N
         reports,
         limits,
         metrics_route,
+        openai_route,
     )
     for module in routers:
         app.include_router(module.router)

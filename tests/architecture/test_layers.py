@@ -8,6 +8,7 @@ Every ``import`` in ``src/parley`` counts, including those inside functions and 
 - a backend imports none of ``wire/``, ``http/``, ``storage/``, nor a sibling backend
   (shared pieces live in ``backends/common``, which imports no backend);
 - ``http/`` does not import ``storage/``;
+- ``compat/`` (other clients' protocols) imports only ``wire/``, ``errors`` and itself;
 - nothing outside ``http/``, ``cli/`` and ``app.py`` imports ``http/``;
 - importing the Messages service does not load llama.cpp.
 """
@@ -156,6 +157,17 @@ def test_no_backend_imports_another() -> None:
         if mine == "parley.backends.common" and theirs and theirs != mine:
             bad.append((module, target))
     assert not bad, bad
+
+
+def test_compat_translates_between_wires_only() -> None:
+    allowed = ("parley.compat", "parley.wire", "parley.errors")
+    bad = [
+        (m, t)
+        for m, t in edges()
+        if _inside(m, "parley.compat") and not any(_inside(t, a) for a in allowed)
+    ]
+    assert not bad, bad
+    assert "parley.wire.requests" in imports("parley.compat.openai.convert")
 
 
 def test_http_does_not_import_storage() -> None:

@@ -238,3 +238,47 @@ def sdk_type(path: str) -> Any:
     if isinstance(found, type):
         typing.get_type_hints(found)  # fails here, not inside hypothesis, if unresolvable
     return found
+
+
+def _openai(*names: str) -> st.SearchStrategy[Any]:
+    return st.one_of([from_sdk(sdk_type(f"openai.types.chat.{name}")) for name in names])
+
+
+def openai_chat_body() -> st.SearchStrategy[dict[str, Any]]:
+    """A chat-completions body from the ``openai`` SDK's param types, per field."""
+    message = _openai(
+        "ChatCompletionSystemMessageParam",
+        "ChatCompletionDeveloperMessageParam",
+        "ChatCompletionUserMessageParam",
+        "ChatCompletionAssistantMessageParam",
+        "ChatCompletionToolMessageParam",
+        "ChatCompletionFunctionMessageParam",
+    )
+    # Plain user turns and the served model's name, often, so that bodies get past
+    # validation to the conversion and the model.
+    plain = st.fixed_dictionaries({"role": st.just("user"), "content": text})
+    required: dict[str, st.SearchStrategy[Any]] = {
+        "model": st.just("scripted") | st.just("scripted") | text,
+        "messages": st.lists(plain | message, min_size=1, max_size=3),
+    }
+    optional: dict[str, st.SearchStrategy[Any]] = {
+        "max_tokens": st.integers(1, 64) | st.integers(-5, 10**9),
+        "max_completion_tokens": st.integers(0, 64),
+        "temperature": st.floats(-1, 3),
+        "top_p": st.floats(-1, 2),
+        "stop": text | st.lists(text, max_size=3),
+        "seed": st.integers(-(2**70), 2**70),
+        "n": st.integers(-1, 3),
+        "logprobs": st.booleans(),
+        "tools": st.lists(_openai("ChatCompletionFunctionToolParam"), max_size=2),
+        "tool_choice": st.sampled_from(["auto", "none", "required"]) | any_json,
+        "parallel_tool_calls": st.booleans(),
+        "response_format": st.sampled_from(
+            [{"type": "text"}, {"type": "json_object"}, {"type": "json_schema"}]
+        )
+        | any_json,
+        "stream": st.booleans(),
+        "stream_options": _openai("ChatCompletionStreamOptionsParam"),
+        "user": text,
+    }
+    return st.fixed_dictionaries(required, optional=optional)

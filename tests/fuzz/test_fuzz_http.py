@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from parley.app import create_app
 from parley.backends.base import Capabilities
 from parley.backends.scripted import ScriptedBackend
+from parley.compat.openai.wire import ChatCompletionCreateParams
 from parley.wire.admin import APIKeyCreateParams, APIKeyUpdateParams, WorkspaceCreateParams
 from parley.wire.batches import MessageBatchCreateParams
 from parley.wire.requests import MessageCountTokensParams, MessageCreateParams
@@ -39,11 +40,12 @@ from tests.fuzz.strategies import (
     from_model,
     from_sdk,
     mutated,
+    openai_chat_body,
     sdk_message_body,
     sdk_type,
     text,
 )
-from tests.support import ADMIN_KEY, V1, ServerThread, make_settings
+from tests.support import ADMIN_KEY, API_KEY, V1, ServerThread, make_settings
 
 ADMIN = {"x-api-key": ADMIN_KEY, "anthropic-version": "2023-06-01"}
 VALID = {"model": "scripted", "max_tokens": 8, "messages": [{"role": "user", "content": "a b"}]}
@@ -87,6 +89,25 @@ def check(response: httpx.Response) -> None:
                 assert error["type"] in API_ERRORS, error
 
 
+OPENAI_ERRORS = {*API_ERRORS - {"api_error"}}
+BEARER = {"authorization": f"Bearer {API_KEY}"}
+
+
+def check_openai(response: httpx.Response) -> None:
+    """The same properties for OpenAI's protocol: its envelope, its stream's errors."""
+    assert response.status_code < 500, (response.status_code, response.text[:800])
+    assert response.headers.get("request-id", "").startswith("req_")
+    if response.status_code >= 400:
+        error = response.json()["error"]
+        assert error["type"] in OPENAI_ERRORS and error["message"], error
+        assert set(error) == {"message", "type", "param", "code"}, error
+    elif response.headers.get("content-type", "").startswith("text/event-stream"):
+        lines = [line for line in response.text.splitlines() if line]
+        assert lines[-1] == "data: [DONE]" or '"error"' in lines[-1], lines[-3:]
+        for line in lines[:-1]:
+            assert line.startswith((": ping", "data: {")), line
+
+
 def segment(value: str) -> str:
     """``value`` as one path segment, whatever characters it holds."""
     return quote(value.encode("utf-8", "surrogatepass"), safe="")
@@ -127,6 +148,23 @@ def test_count_tokens(server: httpx.Client, body: Any) -> None:
 def test_messages_on_the_served_model(server: httpx.Client, body: dict[str, Any]) -> None:
     """Bodies that name the model Parley serves, so they go past the lookup."""
     post_json(server, "/v1/messages", body)
+
+
+@FUZZ
+@given(body=from_model(ChatCompletionCreateParams) | openai_chat_body())
+def test_chat_completions(server: httpx.Client, body: Any) -> None:
+    check_openai(
+        server.post("/v1/chat/completions", headers=BEARER, content=json.dumps(body).encode())
+    )
+
+
+@FUZZ
+@given(data=st.data())
+def test_mutated_chat_completions(server: httpx.Client, data: st.DataObject) -> None:
+    valid = {"model": "scripted", "messages": [{"role": "user", "content": "a b"}]}
+    raw = data.draw(mutated(valid))
+    headers = {**BEARER, "content-type": "application/json"}
+    check_openai(server.post("/v1/chat/completions", headers=headers, content=raw))
 
 
 BOUNDARY = "fuzz-boundary-7f3a"
@@ -263,6 +301,9 @@ def test_skill_uploads(
 def test_models(server: httpx.Client, params: dict[str, str], model_id: str) -> None:
     check(server.get(f"/v1/models?{query(params)}", headers=V1))
     check(server.get(f"/v1/models/{segment(model_id)}", headers=V1))
+    # The same paths as the openai SDK calls them.
+    check_openai(server.get(f"/v1/models?{query(params)}", headers=BEARER))
+    check_openai(server.get(f"/v1/models/{segment(model_id)}", headers=BEARER))
 
 
 REPORT_PARAMS = [
@@ -325,4 +366,6 @@ def test_headers(server: httpx.Client, headers: dict[str, str]) -> None:
     # HTTP has no leading or trailing whitespace in header values; clients strip it.
     sent = {k: v.strip() for k, v in headers.items()}
     check(server.post("/v1/messages", headers=sent, json=VALID))
-    check(server.get("/v1/models", headers=sent))
+    # Authorization and no anthropic-version or x-api-key: how the openai SDK asks.
+    openai_style = "authorization" in sent and not {"anthropic-version", "x-api-key"} & set(sent)
+    (check_openai if openai_style else check)(server.get("/v1/models", headers=sent))

@@ -19,6 +19,7 @@ from parley.catalog import Catalog
 from parley.config import Settings
 from parley.errors import PermissionDeniedError
 from parley.files import FileService
+from parley.http.dialect import speaks_openai
 from parley.http.errors import request_id_of
 from parley.messages.context import CallContext
 from parley.messages.service import MessagesService
@@ -26,7 +27,7 @@ from parley.metering.reports import Reports
 from parley.metering.spend import SpendGuard
 from parley.metering.usage import UsageRecorder
 from parley.metrics import Metrics
-from parley.protocol import parse_betas, parse_version
+from parley.protocol import ApiVersion, parse_betas, parse_version
 from parley.ratelimit.policy import LimitPolicy
 from parley.skills import SkillService
 from parley.tenancy.keys import KeyService
@@ -112,5 +113,25 @@ def admin_context(
     return _context(request, who)
 
 
+def openai_context(request: Request, who: Annotated[Principal, Depends(principal)]) -> CallContext:
+    """The context of a request in OpenAI's protocol, which sends no ``anthropic-*``
+    headers: read under 2023-06-01, the version that has the sampling parameters."""
+    return CallContext(
+        request_id=request_id_of(request) or "",
+        version=ApiVersion.V2023_06_01,
+        betas=parse_betas([]),
+        principal=who,
+    )
+
+
+def either_context(request: Request, who: Annotated[Principal, Depends(principal)]) -> CallContext:
+    """For routes both protocols share (``http.dialect``)."""
+    if speaks_openai(request.scope):
+        return openai_context(request, who)
+    return _context(request, who)
+
+
 ContextDep = Annotated[CallContext, Depends(call_context)]
+OpenAIContextDep = Annotated[CallContext, Depends(openai_context)]
+EitherContextDep = Annotated[CallContext, Depends(either_context)]
 AdminDep = Annotated[CallContext, Depends(admin_context)]

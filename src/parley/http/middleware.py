@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parley.errors import ParleyError, RequestTooLargeError
-from parley.http.errors import log_unexpected, unexpected_error
+from parley.http.errors import error_body, log_unexpected, unexpected_error
 from parley.ids import new_id
 from parley.metrics import Metrics
 
@@ -95,7 +95,7 @@ class RequestContextMiddleware:
         limit = self.large_bodies.get(scope.get("path", ""), self.max_body_bytes)
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            await _send_error(send, too_large(limit), request_id)
+            await _send_error(send, too_large(limit), scope, request_id)
             return
         try:
             await self.app(scope, self._counting(receive, limit), send)
@@ -103,7 +103,7 @@ class RequestContextMiddleware:
             log_unexpected(scope, exc)
             if started():
                 raise
-            await _send_error(send, unexpected_error(), request_id)
+            await _send_error(send, unexpected_error(), scope, request_id)
 
     def _observe(self, scope: Scope, status: int, seconds: float) -> None:
         if self.metrics is None:
@@ -139,8 +139,8 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _send_error(send: Send, error: ParleyError, request_id: str) -> None:
-    body = json.dumps(error.body(request_id)).encode()
+async def _send_error(send: Send, error: ParleyError, scope: Scope, request_id: str) -> None:
+    body = json.dumps(error_body(error, scope, request_id)).encode()
     await send(
         {
             "type": "http.response.start",

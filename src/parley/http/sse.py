@@ -9,6 +9,9 @@ and the stream ends without ``message_stop``.
 cancelling the source. ``start_stream`` commits to a 200 only once the backend has
 accepted the request, so errors found early — a prompt that is too long, a schema
 that cannot be compiled — still get their real HTTP status.
+
+How items become bytes is a ``Framing``: ``ClaudeFraming`` writes the Claude API's
+events; another protocol (OpenAI's chunks) brings its own.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 from starlette.responses import StreamingResponse
@@ -74,8 +77,35 @@ class EventPump(Generic[T]):
             await aclose()
 
 
-def encode_error(error: ParleyError, request_id: str | None) -> bytes:
-    return frame("error", error.body(request_id))
+class Framing(Protocol):
+    """How a stream's items, its errors and its keep-alives are written."""
+
+    ping: bytes
+
+    def event(self, item: BaseModel | bytes) -> bytes:
+        """The bytes for one item (b"" to send nothing)."""
+        ...
+
+    def error(self, error: ParleyError, request_id: str | None) -> bytes: ...
+
+    def end(self) -> bytes:
+        """What follows the last item of a stream that finished."""
+        ...
+
+
+class ClaudeFraming:
+    """The Claude API's events: ``wire.sse``, or an upstream's own bytes as they came."""
+
+    ping = PING
+
+    def event(self, item: BaseModel | bytes) -> bytes:
+        return item if isinstance(item, bytes) else encode(item)
+
+    def error(self, error: ParleyError, request_id: str | None) -> bytes:
+        return frame("error", error.body(request_id))
+
+    def end(self) -> bytes:
+        return b""
 
 
 async def start_stream(
@@ -84,6 +114,7 @@ async def start_stream(
     ping_interval: float,
     request_id: str | None,
     drain: Drain | None = None,
+    framing: Framing | None = None,
 ) -> StreamingResponse:
     """A 200 SSE response for ``source``; raises if ``source`` fails before accepting.
     Once ``drain`` begins, the stream ends at its deadline (see ``http/drain.py``)."""
@@ -93,7 +124,8 @@ async def start_stream(
     except BaseException:
         await pump.aclose()
         raise
-    body = _body(pump, first, ping_interval, request_id, drain or Drain())
+    framing = framing or ClaudeFraming()
+    body = _body(pump, first, ping_interval, request_id, drain or Drain(), framing)
     return StreamingResponse(
         body, media_type="text/event-stream; charset=utf-8", headers=SSE_HEADERS
     )
@@ -105,30 +137,39 @@ async def _body(
     ping_interval: float,
     request_id: str | None,
     drain: Drain,
+    framing: Framing,
 ) -> AsyncIterator[bytes]:
     item = first
     try:
         while True:
             if isinstance(item, _Timeout):
-                yield PING
-            elif isinstance(item, bytes):  # an event proxied from a Claude-API upstream
-                pump.flowing = item.startswith(b"event: content_block_delta")
-                yield item
-            elif isinstance(item, BaseModel):
-                pump.flowing = isinstance(item, RawContentBlockDeltaEvent)
-                yield encode(item)
+                yield framing.ping
+            elif isinstance(item, bytes | BaseModel):
+                pump.flowing = _is_delta(item)
+                out = framing.event(item)
+                if out:
+                    yield out
             if drain.expired():
-                yield encode_error(SHUTTING_DOWN, request_id)
+                yield framing.error(SHUTTING_DOWN, request_id)
                 return
             try:
                 item = await pump.next(drain.wait(ping_interval))
             except StopAsyncIteration:
+                if end := framing.end():
+                    yield end
                 return
             except ParleyError as error:
-                yield encode_error(error, request_id)
+                yield framing.error(error, request_id)
                 return
             except Exception as exc:  # after the 200, the error event is all we can send
-                yield encode_error(InternalError(f"generation failed: {exc}"), request_id)
+                yield framing.error(InternalError(f"generation failed: {exc}"), request_id)
                 return
     finally:
         await pump.aclose()
+
+
+def _is_delta(item: BaseModel | bytes) -> bool:
+    """Whether ``item`` is model output (bytes: an event proxied from an upstream)."""
+    if isinstance(item, bytes):
+        return item.startswith(b"event: content_block_delta")
+    return isinstance(item, RawContentBlockDeltaEvent)

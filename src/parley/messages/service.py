@@ -88,8 +88,16 @@ class MessagesService:
             await asyncio.gather(*self._metering, return_exceptions=True)
 
     async def prepare(
-        self, params: MessageCreateParams, ctx: CallContext, *, batch: bool = False
+        self,
+        params: MessageCreateParams,
+        ctx: CallContext,
+        *,
+        batch: bool = False,
+        seed: int | None = None,
     ) -> PreparedMessage:
+        """``params`` checked and translated for its model. ``seed`` (which the Claude
+        API lacks; OpenAI's protocol has it) fixes the sampler's seed where the backend
+        takes one."""
         model, media = self._checked(params, ctx)
         attachments = await self.documents.load(media, ctx.principal.workspace_id)
         if params.inference_geo not in (None, self.inference_geo):
@@ -107,6 +115,8 @@ class MessagesService:
         )
         if batch:
             generation = replace(generation, priority="batch")
+        if seed is not None:
+            generation = replace(generation, sampling=replace(generation.sampling, seed=seed))
         return PreparedMessage(
             model=model,
             generation=generation,

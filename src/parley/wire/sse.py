@@ -31,6 +31,23 @@ def frame(name: str, data: dict[str, Any]) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
+def payload(event: BaseModel) -> dict[str, Any]:
+    """An event's data, as ``encode`` writes it."""
+    if isinstance(event, RawMessageStartEvent):
+        return {"type": event.type, "message": event.message.to_wire()}
+    data: dict[str, Any] = event.model_dump(mode="json")
+    return data
+
+
+def parse(raw: bytes) -> dict[str, Any]:
+    """The data of one encoded event (a proxied upstream's, say)."""
+    for line in raw.splitlines():
+        if line.startswith(b"data:"):
+            data: dict[str, Any] = json.loads(line[5:])
+            return data
+    return {}
+
+
 def encode(event: BaseModel) -> bytes:
     """One of the stream event models of ``wire.responses``, as SSE bytes."""
     if isinstance(event, RawContentBlockDeltaEvent):
@@ -40,6 +57,6 @@ def encode(event: BaseModel) -> bytes:
         if isinstance(delta, InputJSONDelta):
             return (_JSON_DELTA % (event.index, json.dumps(delta.partial_json))).encode()
     if isinstance(event, RawMessageStartEvent):
-        return frame(event.type, {"type": event.type, "message": event.message.to_wire()})
+        return frame(event.type, payload(event))
     kind = getattr(event, "type", "message")
     return f"event: {kind}\ndata: {event.model_dump_json()}\n\n".encode()

@@ -283,7 +283,8 @@ def _sampling_chain(sampling: Sampling) -> list[Any]:
         chain.append(lc.llama_sampler_init_top_k(sampling.top_k))
     if sampling.top_p is not None and sampling.top_p < 1.0:
         chain.append(lc.llama_sampler_init_top_p(sampling.top_p, 1))
-    seed = sampling.seed if sampling.seed is not None else random.getrandbits(32)
+    # llama.cpp's seed is 32 bits; a wider one (OpenAI's are 64) keeps its low bits.
+    seed = sampling.seed % 2**32 if sampling.seed is not None else random.getrandbits(32)
     chain.append(lc.llama_sampler_init_temp(sampling.temperature))
     chain.append(lc.llama_sampler_init_dist(seed))
     return chain

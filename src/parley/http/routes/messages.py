@@ -42,7 +42,7 @@ async def create_message(
         )
         response.headers.update(headers)
         return response
-    message = await _unless_disconnected(request, svc.messages.create_json(prepared))
+    message = await unless_disconnected(request, svc.messages.create_json(prepared))
     if message is None:
         return Response(status_code=CLIENT_CLOSED)
     return JSONResponse(message, headers=headers)
@@ -60,7 +60,7 @@ async def count_tokens(
     return JSONResponse(MessageTokensCount(input_tokens=tokens).model_dump(), headers=headers)
 
 
-async def _unless_disconnected(request: Request, work: Awaitable[T]) -> T | None:
+async def unless_disconnected(request: Request, work: Awaitable[T]) -> T | None:
     """``work``'s result, or None (with ``work`` cancelled) if the client goes away."""
     task = asyncio.ensure_future(work)
     watcher = asyncio.ensure_future(_disconnected(request))
