@@ -49,13 +49,21 @@ $(SERVE_STAMP): pyproject.toml
 	@echo "==> installed; later runs reuse $(VENV)"
 	touch $(SERVE_STAMP)
 
-$(TEST_STAMP): $(SERVE_STAMP) pyproject.toml
+$(TEST_STAMP): $(SERVE_STAMP) pyproject.toml tests/node/package-lock.json
 	@echo "==> installing the test tools (pytest, the official SDKs, linters)"
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	# s3rver: a real S3-compatible server for the object-storage tests (npm registry).
 	if command -v npm >/dev/null; then \
 		npm install --prefix .cache/s3rver --no-audit --no-fund --silent s3rver@3.7.1; \
 	else echo "npm not found: the S3 tests will be skipped"; fi
+	@echo "==> installing the TypeScript SDK and its browser tools (tests/node, from its lock file)"
+	npm ci --prefix tests/node --no-audit --no-fund --silent
+	# Debian's Chromium, which the browser tests drive through playwright-core.
+	if ! command -v chromium >/dev/null; then \
+		echo "==> installing Debian's chromium for the browser tests"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null \
+		|| (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null); \
+	fi
 	touch $(TEST_STAMP)
 
 lint: install-test

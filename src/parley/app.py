@@ -24,13 +24,15 @@ from parley.blobs import open_blob_store
 from parley.catalog import Catalog
 from parley.config import Settings
 from parley.files import FileService
+from parley.http.cors import BrowserAccess
 from parley.http.deps import Services
 from parley.http.drain import Drain
 from parley.http.errors import install_error_handlers
-from parley.http.middleware import RequestContextMiddleware
+from parley.http.middleware import PathPrefix, RequestContextMiddleware
 from parley.http.routes import (
     admin,
     batches,
+    bedrock,
     files,
     limits,
     messages,
@@ -38,6 +40,7 @@ from parley.http.routes import (
     reports,
     root,
     skills,
+    vertex,
 )
 from parley.http.routes import metrics as metrics_route
 from parley.http.routes import openai as openai_route
@@ -173,6 +176,10 @@ def _bucket_store(settings: Settings) -> BucketStore:
     return MemoryBucketStore()
 
 
+# Microsoft Foundry's base URL ends in /anthropic/; the API is served there as well.
+FOUNDRY_PREFIX = "/anthropic"
+
+
 def create_app(settings: Settings, *, backends: Mapping[str, Backend] | None = None) -> FastAPI:
     catalog = Catalog.from_settings(settings, backends)
     metrics = Metrics()
@@ -200,6 +207,8 @@ def create_app(settings: Settings, *, backends: Mapping[str, Backend] | None = N
 
     app.state.drain = Drain()  # begun by `parley serve` on SIGTERM
     install_error_handlers(app)
+    if settings.server.browser_origins:
+        app.add_middleware(BrowserAccess, origins=settings.server.browser_origins)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.server.max_body_bytes,
@@ -211,6 +220,7 @@ def create_app(settings: Settings, *, backends: Mapping[str, Backend] | None = N
         organization_id=organization_id,
         metrics=metrics,
     )
+    app.add_middleware(PathPrefix, prefix=FOUNDRY_PREFIX)
     routers = (
         root,
         messages,
@@ -223,6 +233,8 @@ def create_app(settings: Settings, *, backends: Mapping[str, Backend] | None = N
         limits,
         metrics_route,
         openai_route,
+        vertex,
+        bedrock,
     )
     for module in routers:
         app.include_router(module.router)

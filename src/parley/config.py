@@ -192,6 +192,13 @@ class ServerSettings(_Section):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log level."
     )
+    browser_origins: list[str] = Field(
+        ["*"],
+        description="Web origins (scheme://host[:port]) whose pages may call the API "
+        'directly, as the SDK\'s dangerouslyAllowBrowser does; "*" is any origin, as on '
+        "the hosted API, and an empty list turns browser access off. Requests must carry "
+        "anthropic-dangerous-direct-browser-access: true; no cookies are ever allowed.",
+    )
 
 
 class AuthSettings(_Section):

@@ -45,6 +45,22 @@ def parse_version(value: str | None) -> ApiVersion:
         raise InvalidRequestError(f'anthropic-version: "{value}" is not a valid version') from None
 
 
+def body_version(value: object, platform: str) -> ApiVersion:
+    """The version a cloud platform's body names in ``anthropic_version``: the
+    platform's own (``vertex-2023-10-16``, ``bedrock-2023-05-31``), read as 2023-06-01,
+    or an API version, as SDK 2.x sends."""
+    if value == platform:
+        return ApiVersion.V2023_06_01
+    if value is None:
+        raise InvalidRequestError(f'anthropic_version: required (for example "{platform}")')
+    try:
+        return ApiVersion(str(value))
+    except ValueError:
+        raise InvalidRequestError(
+            f'anthropic_version: "{value}" is neither "{platform}" nor an API version'
+        ) from None
+
+
 KNOWN_BETAS = frozenset(
     {
         "message-batches-2024-09-24",

@@ -28,7 +28,10 @@ from parley.backends.base import (
 from parley.backends.scripted import ScriptedBackend
 from tests.support import openai_client, raw_client
 
-PNG_1PX_B64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+PNG_1PX_B64 = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
+    "YPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
 
 USER: list[Any] = [{"role": "user", "content": "one two three four five"}]
 WEATHER: Any = {

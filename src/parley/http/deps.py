@@ -78,6 +78,11 @@ def presented_key(request: Request) -> tuple[str | None, str]:
 
 async def principal(request: Request, svc: ServicesDep) -> Principal:
     key, header = presented_key(request)
+    return await workspace_key(request, svc, key, header)
+
+
+async def workspace_key(request: Request, svc: Services, key: str | None, header: str) -> Principal:
+    """The caller of a data-plane request, whose key came in ``header``."""
     found = await svc.keys.verify(key, admin=False, header=header)
     requested = request.headers.get("anthropic-workspace-id")
     if requested and requested != found.workspace_id:
@@ -113,13 +118,23 @@ def admin_context(
     return _context(request, who)
 
 
-def openai_context(request: Request, who: Annotated[Principal, Depends(principal)]) -> CallContext:
-    """The context of a request in OpenAI's protocol, which sends no ``anthropic-*``
-    headers: read under 2023-06-01, the version that has the sampling parameters."""
+def platform_context(
+    request: Request, who: Annotated[Principal, Depends(principal)]
+) -> CallContext:
+    """For a client that sends no ``anthropic-version`` (see ``headerless_context``)."""
+    return headerless_context(request, who)
+
+
+def headerless_context(request: Request, who: Principal) -> CallContext:
+    """The context of a request from a client that sends no ``anthropic-version``
+    (OpenAI's protocol, the Vertex AI and Bedrock clients): read under 2023-06-01, the
+    version with the sampling parameters that those platforms' Claude APIs follow;
+    betas come from ``anthropic-beta`` as usual."""
+    sent = request.headers.get("anthropic-version")
     return CallContext(
         request_id=request_id_of(request) or "",
-        version=ApiVersion.V2023_06_01,
-        betas=parse_betas([]),
+        version=parse_version(sent) if sent else ApiVersion.V2023_06_01,
+        betas=parse_betas(request.headers.getlist("anthropic-beta")),
         principal=who,
     )
 
@@ -127,11 +142,11 @@ def openai_context(request: Request, who: Annotated[Principal, Depends(principal
 def either_context(request: Request, who: Annotated[Principal, Depends(principal)]) -> CallContext:
     """For routes both protocols share (``http.dialect``)."""
     if speaks_openai(request.scope):
-        return openai_context(request, who)
+        return headerless_context(request, who)
     return _context(request, who)
 
 
 ContextDep = Annotated[CallContext, Depends(call_context)]
-OpenAIContextDep = Annotated[CallContext, Depends(openai_context)]
+PlatformContextDep = Annotated[CallContext, Depends(platform_context)]
 EitherContextDep = Annotated[CallContext, Depends(either_context)]
 AdminDep = Annotated[CallContext, Depends(admin_context)]

@@ -26,6 +26,24 @@ from parley.ids import new_id
 from parley.metrics import Metrics
 
 
+class PathPrefix:
+    """Serves the whole API under ``prefix`` too, as the SDK's ``AnthropicFoundry``
+    calls it (Microsoft Foundry puts ``/anthropic`` before every path): the prefix is
+    taken off before anything else sees the request."""
+
+    def __init__(self, app: ASGIApp, *, prefix: str) -> None:
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] == "http" and path.startswith(self.prefix + "/"):
+            stripped = path[len(self.prefix) :]
+            raw = scope.get("raw_path") or path.encode()
+            scope = {**scope, "path": stripped, "raw_path": raw[len(self.prefix) :]}
+        await self.app(scope, receive, send)
+
+
 def too_large(limit: int) -> RequestTooLargeError:
     megabytes = limit / (1024 * 1024)
     return RequestTooLargeError(

@@ -36,6 +36,7 @@ SHUTTING_DOWN = OverloadedError(
     "Parley is shutting down and ended this answer before it was complete; retry the request."
 )
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+SSE_MEDIA_TYPE = "text/event-stream; charset=utf-8"
 
 
 class _Timeout:
@@ -81,6 +82,7 @@ class Framing(Protocol):
     """How a stream's items, its errors and its keep-alives are written."""
 
     ping: bytes
+    media_type: str
 
     def event(self, item: BaseModel | bytes) -> bytes:
         """The bytes for one item (b"" to send nothing)."""
@@ -97,6 +99,7 @@ class ClaudeFraming:
     """The Claude API's events: ``wire.sse``, or an upstream's own bytes as they came."""
 
     ping = PING
+    media_type = SSE_MEDIA_TYPE
 
     def event(self, item: BaseModel | bytes) -> bytes:
         return item if isinstance(item, bytes) else encode(item)
@@ -126,9 +129,7 @@ async def start_stream(
         raise
     framing = framing or ClaudeFraming()
     body = _body(pump, first, ping_interval, request_id, drain or Drain(), framing)
-    return StreamingResponse(
-        body, media_type="text/event-stream; charset=utf-8", headers=SSE_HEADERS
-    )
+    return StreamingResponse(body, media_type=framing.media_type, headers=SSE_HEADERS)
 
 
 async def _body(

@@ -10,9 +10,10 @@ from typing import TypeVar
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from parley.http.deps import ContextDep, ServicesDep
+from parley.http.deps import ContextDep, Services, ServicesDep
 from parley.http.routes.body import parse_body
-from parley.http.sse import start_stream
+from parley.http.sse import Framing, start_stream
+from parley.messages.context import CallContext
 from parley.wire.requests import MessageCountTokensParams, MessageCreateParams
 from parley.wire.responses import MessageTokensCount
 
@@ -30,6 +31,19 @@ async def create_message(
     svc: ServicesDep,
 ) -> Response:
     params = await parse_body(request, MessageCreateParams)
+    return await respond(request, params, ctx, svc)
+
+
+async def respond(
+    request: Request,
+    params: MessageCreateParams,
+    ctx: CallContext,
+    svc: Services,
+    *,
+    framing: Framing | None = None,
+) -> Response:
+    """The answer to ``params``, JSON or a stream (written by ``framing``, the Claude
+    API's events by default); the Claude-shaped doors all end here."""
     prepared = await svc.messages.prepare(params, ctx)
     await svc.messages.admit(prepared)
     headers = prepared.admission.headers
@@ -39,6 +53,7 @@ async def create_message(
             ping_interval=svc.settings.server.ping_interval,
             request_id=ctx.request_id,
             drain=request.app.state.drain,
+            framing=framing,
         )
         response.headers.update(headers)
         return response
@@ -55,6 +70,10 @@ async def count_tokens(
     svc: ServicesDep,
 ) -> JSONResponse:
     params = await parse_body(request, MessageCountTokensParams)
+    return await count(params, ctx, svc)
+
+
+async def count(params: MessageCountTokensParams, ctx: CallContext, svc: Services) -> JSONResponse:
     headers = await svc.messages.count_headers(ctx)
     tokens = await svc.messages.count_tokens(params, ctx)
     return JSONResponse(MessageTokensCount(input_tokens=tokens).model_dump(), headers=headers)

@@ -20,10 +20,10 @@ from parley.compat.openai.convert import completion, to_messages
 from parley.compat.openai.envelope import error_body
 from parley.compat.openai.wire import ChatCompletionCreateParams
 from parley.errors import ParleyError
-from parley.http.deps import OpenAIContextDep, ServicesDep
+from parley.http.deps import PlatformContextDep, ServicesDep
 from parley.http.routes.body import parse_body
 from parley.http.routes.messages import CLIENT_CLOSED, unless_disconnected
-from parley.http.sse import start_stream
+from parley.http.sse import SSE_MEDIA_TYPE, start_stream
 from parley.messages.rules import MAX_ANY_MODEL_OUTPUT
 from parley.wire.sse import parse, payload
 
@@ -38,6 +38,7 @@ class ChunkFraming:
     """``http.sse.Framing`` for OpenAI's chunks: ``data:`` lines only."""
 
     ping = PING
+    media_type = SSE_MEDIA_TYPE
 
     def __init__(self, writer: ChunkWriter) -> None:
         self.writer = writer
@@ -60,7 +61,7 @@ def _data(obj: object) -> bytes:
 @router.post("/v1/chat/completions")
 async def create_chat_completion(
     request: Request,
-    ctx: OpenAIContextDep,
+    ctx: PlatformContextDep,
     svc: ServicesDep,
 ) -> Response:
     body = await parse_body(request, ChatCompletionCreateParams)
