@@ -80,3 +80,12 @@ async def test_requests_without_an_origin_are_untouched(scripted_app: Any) -> No
         )
     assert response.status_code == 200
     assert "access-control-allow-origin" not in response.headers
+
+
+async def test_a_same_origin_page_needs_no_direct_access_header(scripted_app: Any) -> None:
+    async with scripted_app() as app, raw_client(app) as client:
+        response = await client.post(
+            "/v1/messages", headers={**V1, "origin": "http://parley.test"}, json=BODY
+        )
+    assert response.status_code == 200
+    assert "access-control-allow-origin" not in response.headers

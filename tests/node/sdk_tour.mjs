@@ -15,13 +15,22 @@ const weather = {
   description: "Weather for a city.",
   input_schema: {
     type: "object",
-    properties: { city: { type: "string", maxLength: 20 } },
+    properties: { city: { type: "string", maxLength: 12 } },
     required: ["city"],
   },
 };
 
 // Progress on stderr, so a test that times out shows where.
 const step = (name) => console.error(`step: ${name}`);
+
+async function errorName(call) {
+  try {
+    await call();
+    return "no error";
+  } catch (error) {
+    return error instanceof Anthropic.APIError ? error.constructor.name : String(error);
+  }
+}
 
 async function tour() {
   const out = {};
@@ -51,7 +60,7 @@ async function tour() {
   step("tools");
   const called = await client.messages.create({
     model,
-    max_tokens: 60,
+    max_tokens: 200,
     messages: [{ role: "user", content: "Weather in Paris?" }],
     tools: [weather],
     tool_choice: { type: "tool", name: "get_weather" },
@@ -106,12 +115,19 @@ async function tour() {
     deleted: deleted.type,
   };
 
-  try {
-    await client.messages.create({ model: "no-such-model", max_tokens: 5, messages: user });
-    out.not_found = "no error";
-  } catch (error) {
-    out.not_found = error instanceof Anthropic.NotFoundError ? "NotFoundError" : String(error);
-  }
+  step("errors");
+  const stranger = new Anthropic({
+    baseURL: process.env.PARLEY_BASE_URL,
+    apiKey: "sk-parley-api01-wrong" + "0".repeat(47),
+    maxRetries: 0,
+  });
+  out.errors = {
+    bad_key: await errorName(() => stranger.models.list()),
+    unknown_model: await errorName(() =>
+      client.messages.create({ model: "no-such-model", max_tokens: 5, messages: user })),
+    malformed: await errorName(() =>
+      client.messages.create({ model, max_tokens: -1, messages: user })),
+  };
   return out;
 }
 

@@ -9,7 +9,7 @@ rate-limit headers; without the header it is refused with a 401 that says to sen
 (readable by the page, so the developer sees why). Cookies are never allowed
 (no ``Access-Control-Allow-Credentials``): a key is the only credential. Requests
 from other origins pass through without CORS headers, so the browser withholds the
-answer.
+answer; same-origin requests (a page Parley serves) pass through untouched.
 """
 
 from __future__ import annotations
@@ -51,9 +51,12 @@ class BrowserAccess:
         return self.any_origin or origin in self.origins
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = Headers(scope=scope) if scope["type"] == "http" else None
-        origin = headers.get("origin") if headers is not None else None
-        if headers is None or origin is None or not self.allowed(origin):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        origin = headers.get("origin")
+        if origin is None or _same_origin(scope, headers, origin) or not self.allowed(origin):
             await self.app(scope, receive, send)
             return
         allow = [(b"access-control-allow-origin", origin.encode()), (b"vary", b"Origin")]
@@ -71,6 +74,12 @@ class BrowserAccess:
             await send(message)
 
         await self.app(scope, receive, with_cors)
+
+
+def _same_origin(scope: Scope, headers: Headers, origin: str) -> bool:
+    """Browsers send ``Origin`` on same-origin POSTs too (pages Parley serves itself);
+    those are no cross-origin calls."""
+    return origin == f"{scope.get('scheme', 'http')}://{headers.get('host', '')}"
 
 
 async def _preflight(send: Send, allow: list[tuple[bytes, bytes]], asked: str) -> None:

@@ -5,7 +5,8 @@ The first chunk carries the assistant role; text deltas become ``content``; each
 model made them) whose ``arguments`` arrive as the block's JSON deltas; the stop
 reason ends the choice. With ``stream_options.include_usage`` every chunk has
 ``usage: null`` and a last chunk with no choices carries the usage, as OpenAI sends it.
-Thinking blocks have no place in this protocol and are left out.
+Thinking blocks have no place in this protocol and are left out; an ``error`` event
+(proxied from a Claude-API upstream) becomes OpenAI's error object.
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ class ChunkWriter:
             return [self._chunk({}, finish_reason=reason)]
         if kind == "message_stop" and self.include_usage:
             return [self._frame([], usage=usage(self._usage))]
+        if kind == "error":  # from a Claude-API upstream whose stream failed
+            error = event.get("error") or {}
+            message, kind = error.get("message", "upstream error"), error.get("type", "api_error")
+            return [{"error": {"message": message, "type": kind, "param": None, "code": None}}]
         return []
 
     def _delta(self, index: int, delta: Mapping[str, Any]) -> list[dict[str, Any]]:
