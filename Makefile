@@ -57,12 +57,16 @@ $(TEST_STAMP): $(SERVE_STAMP) pyproject.toml tests/node/package-lock.json
 		npm install --prefix .cache/s3rver --no-audit --no-fund --silent s3rver@3.7.1; \
 	else echo "npm not found: the S3 tests will be skipped"; fi
 	@echo "==> installing the TypeScript SDK and its browser tools (tests/node, from its lock file)"
-	npm ci --prefix tests/node --no-audit --no-fund --silent
-	# Debian's Chromium, which the browser tests drive through playwright-core.
-	if ! command -v chromium >/dev/null; then \
+	if command -v npm >/dev/null; then \
+		npm ci --prefix tests/node --no-audit --no-fund --silent; \
+	else echo "npm not found: the TypeScript SDK and browser tests will fail; install Node.js"; fi
+	# Debian's Chromium, which the browser tests drive through playwright-core (as root).
+	if ! command -v chromium >/dev/null && [ "$$(id -u)" = 0 ]; then \
 		echo "==> installing Debian's chromium for the browser tests"; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null \
 		|| (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null); \
+	elif ! command -v chromium >/dev/null; then \
+		echo "chromium not found and not root: install Debian's chromium for the browser tests"; \
 	fi
 	touch $(TEST_STAMP)
 

@@ -176,6 +176,17 @@ def _bucket_store(settings: Settings) -> BucketStore:
     return MemoryBucketStore()
 
 
+def browser_origins(settings: Settings) -> list[str]:
+    """The origins whose pages may call the API. Without keys (``auth.open_access``)
+    "any origin" would let every web page the user visits use the server, so only
+    origins named one by one are kept then."""
+    origins = settings.server.browser_origins
+    if settings.auth.open_access and "*" in origins:
+        log.warning('auth.open_access is on: browser_origins "*" is ignored; name origins')
+        return [o for o in origins if o != "*"]
+    return origins
+
+
 # Microsoft Foundry's base URL ends in /anthropic/; the API is served there as well.
 FOUNDRY_PREFIX = "/anthropic"
 
@@ -207,8 +218,9 @@ def create_app(settings: Settings, *, backends: Mapping[str, Backend] | None = N
 
     app.state.drain = Drain()  # begun by `parley serve` on SIGTERM
     install_error_handlers(app)
-    if settings.server.browser_origins:
-        app.add_middleware(BrowserAccess, origins=settings.server.browser_origins)
+    origins = browser_origins(settings)
+    if origins:
+        app.add_middleware(BrowserAccess, origins=origins)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.server.max_body_bytes,

@@ -26,6 +26,7 @@ from parley.app import create_app
 from parley.backends.scripted import ScriptedBackend
 from tests.support import API_KEY, ServerThread, make_settings
 
+pytestmark = [pytest.mark.live]
 NODE_DIR = Path(__file__).resolve().parents[1] / "node"
 PAGE = (
     '<!doctype html><meta charset="utf-8"><title>sdk</title>'

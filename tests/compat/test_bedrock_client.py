@@ -23,6 +23,7 @@ from tests.support import API_KEY, BASE_URL, raw_client
 USER: list[Any] = [{"role": "user", "content": "one two three"}]
 WRONG = "sk-parley-api01-wrong" + "0" * 47
 BODY = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 5, "messages": USER}
+VERTEX_PATH = "/v1/projects/p/locations/r/publishers/anthropic/models/scripted:rawPredict"
 
 
 def bedrock(app: FastAPI, *, secret: str = API_KEY, **auth: Any) -> anthropic.AsyncAnthropicBedrock:
@@ -37,12 +38,18 @@ def bedrock(app: FastAPI, *, secret: str = API_KEY, **auth: Any) -> anthropic.As
     )
 
 
-def signed(body: bytes, *, when: datetime | None = None, key: str = API_KEY) -> dict[str, str]:
+def signed(
+    body: bytes,
+    *,
+    when: datetime | None = None,
+    key: str = API_KEY,
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
     """Headers for POST /model/scripted/invoke signed by botocore, as the client signs."""
     request = AWSRequest(
         method="POST",
         url=f"{BASE_URL}/model/scripted/invoke",
-        headers={"content-type": "application/json", "host": "parley.test"},
+        headers={"content-type": "application/json", "host": "parley.test", **(extra or {})},
         data=body,
     )
     signer = SigV4Auth(Credentials(key, key), "bedrock", "us-east-1")
@@ -163,3 +170,40 @@ async def test_the_body_must_be_bedrocks(scripted_app: Any) -> None:
             response = await client.post("/model/scripted/invoke", headers=headers, json=body)
             assert response.status_code == 400, body
             assert words in response.json()["error"]["message"]
+
+
+async def test_what_a_signature_does_not_cover_is_refused(scripted_app: Any) -> None:
+    body = json.dumps(BODY).encode()
+    unsigned_payload = signed(body, extra={"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+    async with scripted_app() as app, raw_client(app) as client:
+        payload = await client.post(
+            "/model/scripted/invoke", headers=unsigned_payload, content=body
+        )
+        beta = await client.post(
+            "/model/scripted/invoke",
+            headers={**signed(body), "anthropic-beta": "files-api-2025-04-14"},
+            content=body,
+        )
+        signed_beta = await client.post(
+            "/model/scripted/invoke",
+            headers=signed(body, extra={"anthropic-beta": "files-api-2025-04-14"}),
+            content=body,
+        )
+        bad_host = await client.post(
+            "/model/scripted/invoke", headers={**signed(body), "host": "["}, content=body
+        )
+    assert payload.status_code == 401
+    assert "x-amz-content-sha256" in payload.json()["error"]["message"]
+    assert beta.status_code == 401
+    assert "anthropic-beta" in beta.json()["error"]["message"]
+    assert signed_beta.status_code == 200, signed_beta.text
+    assert bad_host.status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/model/scripted/invoke", VERTEX_PATH])
+async def test_a_deeply_nested_body_is_a_400(scripted_app: Any, path: str) -> None:
+    headers = {"authorization": f"Bearer {API_KEY}", "content-type": "application/json"}
+    async with scripted_app() as app, raw_client(app) as client:
+        response = await client.post(path, headers=headers, content=b'{"a":' * 5000)
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "invalid_request_error"

@@ -58,8 +58,9 @@ def test_two_tool_calls_are_numbered_in_order_and_text_is_content() -> None:
 def test_an_upstream_error_event_becomes_an_error_object() -> None:
     error = {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}
     chunks = feed_all(ChunkWriter(created=1, include_usage=False), [START, error])
+    # As the same error outside a stream would be written.
     assert chunks[-1] == {
-        "error": {"message": "busy", "type": "overloaded_error", "param": None, "code": None}
+        "error": {"message": "busy", "type": "server_error", "param": None, "code": "overloaded"}
     }
 
 

@@ -271,6 +271,7 @@ async def test_an_image_part_reaches_a_vision_model(scripted_app: Any) -> None:
         ({"frequency_penalty": 0.5}, "frequency_penalty: 0.5 is not supported"),
         ({"audio": {"voice": "alloy", "format": "mp3"}}, "audio: not supported"),
         ({"reasoning_effort": "high"}, "reasoning_effort: not supported"),
+        ({"stream_options": {"include_usage": True}}, "stream_options: only allowed"),
     ],
 )
 async def test_what_parley_does_not_honour_is_a_400_saying_so(

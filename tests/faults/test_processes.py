@@ -9,7 +9,7 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -79,20 +79,24 @@ def test_postgres_restarted_under_load(tmp_path: Path, postgres: PrivatePostgres
         while not stop.is_set():
             answers.append(ask(base))
 
+    def answered(status_ok: bool, since: int = 0) -> Callable[[], bool]:
+        return lambda: any((r.status_code == 200) is status_ok for r in answers[since:])
+
     try:
         with ThreadPoolExecutor(4) as pool:
             workers = [pool.submit(load) for _ in range(4)]
-            time.sleep(2)
+            # Phases follow what the load sees, not the clock, so a busy machine only
+            # makes them longer: served, then refused while down, then served again.
+            wait_until(answered(True), "a first answer")
             postgres.stop()
-            time.sleep(3)
+            wait_until(answered(False), "a refusal while PostgreSQL is down")
             postgres.start()
-            time.sleep(4)
+            wait_until(answered(True, since=len(answers)), "an answer once it is back")
             stop.set()
             for worker in workers:
                 worker.result()
         ok = [r for r in answers if r.status_code == 200]
         failed = [r for r in answers if r.status_code != 200]
-        assert ok and failed, "the load should see both the outage and the recovery"
         assert all(envelope_5xx(r) for r in failed), [(r.status_code, r.text) for r in failed]
         assert {r.json()["error"]["type"] for r in failed} == {"overloaded_error"}
         assert all(int(r.headers["retry-after"]) >= 1 for r in failed)
@@ -108,6 +112,13 @@ def test_postgres_restarted_under_load(tmp_path: Path, postgres: PrivatePostgres
         assert counted == len(ok), (counted, len(ok), len(failed))
     finally:
         server.terminate()
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"no {what} within {timeout:g} s"
+        time.sleep(0.05)
 
 
 async def _sum_requests(url: str) -> int:
@@ -166,9 +177,10 @@ def test_sigterm_lets_streams_finish_or_end_with_an_error_event(tmp_path: Path) 
             job.result()
     assert took < 3 + 5 + 5, took  # the drain, uvicorn's margin, and slack for a busy machine
     assert "Application shutdown complete" in log
-    for kinds in endings:
-        assert kinds[0] == "message_start"
-        assert kinds[-1] in ("message_stop", "error"), kinds
+    for seen in endings:
+        kinds = [k for k in seen if k != "ping"]  # pings come while a stream waits its turn
+        assert kinds[0] == "message_start", seen
+        assert kinds[-1] in ("message_stop", "error"), seen
     assert any(k[-1] == "error" for k in endings), "2,000 tokens cannot finish in 3 s here"
     # All three metered though cut short, by the flush at shutdown.
     rows = _sqlite(tmp_path, "SELECT SUM(requests), SUM(output_tokens) FROM usage_records")

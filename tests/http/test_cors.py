@@ -89,3 +89,11 @@ async def test_a_same_origin_page_needs_no_direct_access_header(scripted_app: An
         )
     assert response.status_code == 200
     assert "access-control-allow-origin" not in response.headers
+
+
+async def test_without_keys_any_origin_is_not_enough(scripted_app: Any) -> None:
+    # With open access, "*" would let every page the user visits use the server.
+    auth = {"open_access": True}
+    async with scripted_app(auth=auth) as app, raw_client(app) as client:
+        response = await client.post("/v1/messages", headers={**V1, **DIRECT}, json=BODY)
+    assert "access-control-allow-origin" not in response.headers

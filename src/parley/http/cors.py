@@ -30,6 +30,7 @@ EXPOSED = ", ".join(
     [
         "request-id",
         "retry-after",
+        "x-should-retry",
         "anthropic-organization-id",
         "anthropic-workspace-id",
         *(f"anthropic-ratelimit-{k}-{f}" for k in _LIMITS for f in ("limit", "remaining", "reset")),

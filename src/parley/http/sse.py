@@ -147,7 +147,11 @@ async def _body(
                 yield framing.ping
             elif isinstance(item, bytes | BaseModel):
                 pump.flowing = _is_delta(item)
-                out = framing.event(item)
+                try:
+                    out = framing.event(item)
+                except Exception as exc:  # an upstream's event this framing cannot read
+                    yield framing.error(InternalError(f"unreadable event: {exc}"), request_id)
+                    return
                 if out:
                     yield out
             if drain.expired():

@@ -48,6 +48,11 @@ def parse(raw: bytes) -> dict[str, Any]:
     return {}
 
 
+def data_of(item: BaseModel | bytes) -> dict[str, Any]:
+    """The data of a stream item: one of our event models, or an upstream's bytes."""
+    return parse(item) if isinstance(item, bytes) else payload(item)
+
+
 def encode(event: BaseModel) -> bytes:
     """One of the stream event models of ``wire.responses``, as SSE bytes."""
     if isinstance(event, RawContentBlockDeltaEvent):

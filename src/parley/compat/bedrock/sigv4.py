@@ -3,13 +3,17 @@
 A client signs with an access key id and a secret. Parley stores keys only as salted
 hashes, so it cannot hold a secret to check a signature against; instead both halves
 are the Parley key itself: ``aws_access_key`` = ``aws_secret_key`` = the key. The
-access key id (sent in the clear, as ``x-api-key`` would be) says which key; the
-signature, recomputed here over the method, path, query, signed headers and body,
-proves the request was made by its holder, unaltered, within ``MAX_SKEW`` of now.
+access key id travels in the clear, so this is exactly as strong as sending the key as
+``x-api-key`` (anyone who reads one request can sign others), no stronger: what the
+signature adds is that the method, path, query, signed headers and body (always
+hashed here; a client's own ``x-amz-content-sha256`` must match it) are those its
+signer meant, within ``MAX_SKEW`` of now. Headers that change what a request means
+(``anthropic-*``) count only when signed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 from collections.abc import Mapping
@@ -55,17 +59,35 @@ def verify(request: SignedRequest, *, now: datetime | None = None) -> str:
     stamp = request.headers.get("x-amz-date", "")
     _check_time(stamp, found["date"], now or datetime.now(UTC))
     signed = found["signed"].split(";")
-    missing = [name for name in signed if name not in request.headers]
-    if "host" not in signed or missing:
-        raise AuthenticationError(f"SignedHeaders names headers the request lacks: {missing}")
+    _check_headers(request, signed)
     key = found["key"]
-    expected = _signature(request, signed, key, found["region"], found["service"], stamp)
+    try:
+        expected = _signature(request, signed, key, found["region"], found["service"], stamp)
+    except ValueError:  # a URL botocore cannot split (a malformed Host, say)
+        raise AuthenticationError("The request's URL cannot be signed: check Host.") from None
     if not hmac.compare_digest(expected, found["signature"]):
         raise AuthenticationError(
             "The request signature does not match: sign with the Parley key as both the "
             "AWS access key id and the secret key."
         )
     return key
+
+
+def _check_headers(request: SignedRequest, signed: list[str]) -> None:
+    if "host" not in signed:
+        raise AuthenticationError("SignedHeaders must include host.")
+    missing = [name for name in signed if name not in request.headers]
+    if missing:
+        raise AuthenticationError(f"SignedHeaders names headers the request lacks: {missing}")
+    unsigned = [n for n in request.headers if n.startswith("anthropic-") and n not in signed]
+    if unsigned:
+        raise AuthenticationError(f"These headers must be signed too: {', '.join(unsigned)}.")
+    claimed = request.headers.get("x-amz-content-sha256")
+    if claimed is not None and claimed != hashlib.sha256(request.body).hexdigest():
+        raise AuthenticationError(
+            "x-amz-content-sha256 is not the SHA-256 of the body (unsigned payloads are "
+            "not accepted)."
+        )
 
 
 def _check_time(stamp: str, scope_date: str, now: datetime) -> None:

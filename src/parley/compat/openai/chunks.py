@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from parley.compat.openai.convert import FINISH_REASONS, tool_call, usage
+from parley.compat.openai.envelope import error_object
 
 
 class ChunkWriter:
@@ -53,8 +54,8 @@ class ChunkWriter:
             return [self._frame([], usage=usage(self._usage))]
         if kind == "error":  # from a Claude-API upstream whose stream failed
             error = event.get("error") or {}
-            message, kind = error.get("message", "upstream error"), error.get("type", "api_error")
-            return [{"error": {"message": message, "type": kind, "param": None, "code": None}}]
+            message = str(error.get("message", "the upstream's stream failed"))
+            return [error_object(message, str(error.get("type", "api_error")), server_side=True)]
         return []
 
     def _delta(self, index: int, delta: Mapping[str, Any]) -> list[dict[str, Any]]:

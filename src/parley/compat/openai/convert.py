@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from parley.compat.openai.wire import (
     AssistantMessage,
     ChatCompletionCreateParams,
+    ChatMessage,
     FilePart,
     FunctionTool,
     ImagePart,
@@ -30,6 +31,7 @@ from parley.compat.openai.wire import (
     NamedToolChoice,
     SystemMessage,
     TextPart,
+    Tool,
     ToolMessage,
     UserMessage,
 )
@@ -87,19 +89,9 @@ def to_messages(params: ChatCompletionCreateParams, *, max_tokens: int) -> Conve
     }
     if system is not None:
         body["system"] = system
-    if params.temperature is not None:
-        body["temperature"] = min(params.temperature, 1.0)
-    if params.top_p is not None:
-        body["top_p"] = params.top_p
-    if params.stop:
-        body["stop_sequences"] = [params.stop] if isinstance(params.stop, str) else params.stop
     if params.stream:
         body["stream"] = True
-    if params.tools:
-        body["tools"] = [_tool(t, i) for i, t in enumerate(params.tools)]
-    choice = _tool_choice(params)
-    if choice is not None:
-        body["tool_choice"] = choice
+    body |= _sampling(params) | _tools(params)
     schema = _output_schema(params)
     if schema is not None:
         body["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
@@ -112,13 +104,34 @@ def to_messages(params: ChatCompletionCreateParams, *, max_tokens: int) -> Conve
         raise as_invalid_request(exc) from None
     options = params.stream_options
     return Converted(
-        params=claude,
-        seed=params.seed,
-        include_usage=bool(params.stream and options and options.include_usage),
+        params=claude, seed=params.seed, include_usage=bool(options and options.include_usage)
     )
 
 
+def _sampling(params: ChatCompletionCreateParams) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if params.temperature is not None:
+        out["temperature"] = min(params.temperature, 1.0)
+    if params.top_p is not None:
+        out["top_p"] = params.top_p
+    if params.stop:
+        out["stop_sequences"] = [params.stop] if isinstance(params.stop, str) else params.stop
+    return out
+
+
+def _tools(params: ChatCompletionCreateParams) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if params.tools:
+        out["tools"] = [_tool(t, i) for i, t in enumerate(params.tools)]
+    choice = _tool_choice(params)
+    if choice is not None:
+        out["tool_choice"] = choice
+    return out
+
+
 def _refuse_unhonoured(params: ChatCompletionCreateParams) -> None:
+    if params.stream_options is not None and not params.stream:
+        raise InvalidRequestError("stream_options: only allowed when stream is true.")
     for name, value in (params.model_extra or {}).items():
         if value is None or name in WITHOUT_EFFECT or value in NEUTRAL.get(name, ()):
             continue
@@ -133,7 +146,7 @@ def _refuse_unhonoured(params: ChatCompletionCreateParams) -> None:
 
 
 def _conversation(
-    messages: Sequence[object],
+    messages: Sequence[ChatMessage],
 ) -> tuple[str | None, list[dict[str, Any]]]:
     """The system prompt and the Claude turns; same-role neighbours are merged."""
     system: list[str] = []
@@ -247,7 +260,7 @@ def _assistant_blocks(message: AssistantMessage, where: str) -> list[dict[str, A
     return blocks
 
 
-def _tool(tool: object, index: int) -> dict[str, Any]:
+def _tool(tool: Tool, index: int) -> dict[str, Any]:
     if not isinstance(tool, FunctionTool):
         raise InvalidRequestError(
             f"tools.{index}.type: only 'function' tools are supported; custom tools are not."

@@ -27,13 +27,17 @@ _FIELD = re.compile(r"([A-Za-z_][\w.]*): ")
 
 
 def error_body(error: ParleyError) -> dict[str, Any]:
-    found = _FIELD.match(error.message)
-    kind = "server_error" if error.status >= 500 else error.error_type
+    return error_object(error.message, error.error_type, server_side=error.status >= 500)
+
+
+def error_object(message: str, error_type: str, *, server_side: bool) -> dict[str, Any]:
+    """The envelope for a Claude error of ``error_type`` (``server_side``: a 5xx)."""
+    found = _FIELD.match(message)
     return {
         "error": {
-            "message": error.message,
-            "type": kind,
+            "message": message,
+            "type": "server_error" if server_side else error_type,
             "param": found[1] if found else None,
-            "code": CODES.get(error.error_type),
+            "code": CODES.get(error_type),
         }
     }

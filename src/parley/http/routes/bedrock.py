@@ -6,8 +6,9 @@ API version SDK 2.x sends, whose rules then apply) and its betas as
 ``anthropic_beta``, to ``/model/{model}/invoke``, or to
 ``/model/{model}/invoke-with-response-stream`` for a stream, which comes back in
 AWS's event-stream framing. Requests are signed with SigV4 (``compat.bedrock.sigv4``:
-access key id and secret are both the Parley key) or carry the key as a Bedrock API
-key (``Authorization: Bearer``). The client offers neither batches nor token counting.
+access key id and secret are both the Parley key, which makes it exactly as strong as
+a bearer key) or carry the key as a Bedrock API key (``Authorization: Bearer``). The
+client offers neither batches nor token counting.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from parley.messages.context import CallContext
 from parley.protocol import body_version, parse_betas
 from parley.tenancy.principal import Principal
 from parley.wire.requests import MessageCreateParams
-from parley.wire.sse import parse, payload
+from parley.wire.sse import data_of
 
 router = APIRouter()
 
@@ -42,7 +43,7 @@ class EventStreamFraming:
     media_type = eventstream.CONTENT_TYPE
 
     def event(self, item: BaseModel | bytes) -> bytes:
-        return eventstream.chunk(parse(item) if isinstance(item, bytes) else payload(item))
+        return eventstream.chunk(data_of(item))
 
     def error(self, error: ParleyError, request_id: str | None) -> bytes:
         return eventstream.exception(error.status, error.message)
@@ -57,14 +58,17 @@ async def bedrock_principal(request: Request, svc: ServicesDep) -> Principal:
     if not sigv4.is_signed(authorization):
         key, header = presented_key(request)
         return await workspace_key(request, svc, key, header)
-    raw_path = request.scope.get("raw_path") or request.url.path.encode()
-    url = f"{request.url.scheme}://{request.headers.get('host', '')}{raw_path.decode('latin-1')}"
-    if request.url.query:
-        url += f"?{request.url.query}"
+    scope = request.scope
+    raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+    url = f"{scope.get('scheme', 'http')}://{request.headers.get('host', '')}{raw_path}"
+    if query := scope.get("query_string", b"").decode("latin-1"):
+        url += f"?{query}"
+    # A repeated header is signed as its values joined by commas, as botocore joins them.
+    names = {name.lower() for name in request.headers}
     signed = sigv4.SignedRequest(
         method=request.method,
         url=url,
-        headers={name.lower(): value for name, value in request.headers.items()},
+        headers={name: ",".join(request.headers.getlist(name)) for name in names},
         body=await request.body(),
     )
     return await workspace_key(request, svc, sigv4.verify(signed), "authorization")

@@ -28,6 +28,8 @@ def json_object(raw: bytes) -> dict[str, Any]:
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidRequestError(f"The request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidRequestError("The request body is nested too deeply.") from None
     if not isinstance(body, dict):
         raise InvalidRequestError("The request body must be a JSON object.")
     return body

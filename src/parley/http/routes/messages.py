@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -41,10 +41,13 @@ async def respond(
     svc: Services,
     *,
     framing: Framing | None = None,
+    shape: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    seed: int | None = None,
 ) -> Response:
-    """The answer to ``params``, JSON or a stream (written by ``framing``, the Claude
-    API's events by default); the Claude-shaped doors all end here."""
-    prepared = await svc.messages.prepare(params, ctx)
+    """The answer to ``params``: a stream written by ``framing`` (the Claude API's
+    events by default), or the message, as ``shape`` rewrites it for another protocol.
+    Every door ends here."""
+    prepared = await svc.messages.prepare(params, ctx, seed=seed)
     await svc.messages.admit(prepared)
     headers = prepared.admission.headers
     if params.stream:
@@ -60,7 +63,7 @@ async def respond(
     message = await unless_disconnected(request, svc.messages.create_json(prepared))
     if message is None:
         return Response(status_code=CLIENT_CLOSED)
-    return JSONResponse(message, headers=headers)
+    return JSONResponse(shape(message) if shape else message, headers=headers)
 
 
 @router.post("/v1/messages/count_tokens")

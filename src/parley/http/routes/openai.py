@@ -12,7 +12,7 @@ import json
 import time
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel
 
 from parley.compat.openai.chunks import ChunkWriter
@@ -22,10 +22,10 @@ from parley.compat.openai.wire import ChatCompletionCreateParams
 from parley.errors import ParleyError
 from parley.http.deps import PlatformContextDep, ServicesDep
 from parley.http.routes.body import parse_body
-from parley.http.routes.messages import CLIENT_CLOSED, unless_disconnected
-from parley.http.sse import SSE_MEDIA_TYPE, start_stream
+from parley.http.routes.messages import respond
+from parley.http.sse import SSE_MEDIA_TYPE
 from parley.messages.rules import MAX_ANY_MODEL_OUTPUT
-from parley.wire.sse import parse, payload
+from parley.wire.sse import data_of
 
 router = APIRouter()
 
@@ -44,8 +44,7 @@ class ChunkFraming:
         self.writer = writer
 
     def event(self, item: BaseModel | bytes) -> bytes:
-        event = parse(item) if isinstance(item, bytes) else payload(item)
-        return b"".join(_data(chunk) for chunk in self.writer.feed(event))
+        return b"".join(_data(chunk) for chunk in self.writer.feed(data_of(item)))
 
     def error(self, error: ParleyError, request_id: str | None) -> bytes:
         return _data(error_body(error))
@@ -68,22 +67,14 @@ async def create_chat_completion(
     model = svc.catalog.resolve(body.model)
     most = min(model.backend.capabilities.max_output_tokens, MAX_ANY_MODEL_OUTPUT)
     converted = to_messages(body, max_tokens=most)
-    prepared = await svc.messages.prepare(converted.params, ctx, seed=converted.seed)
-    await svc.messages.admit(prepared)
-    headers = prepared.admission.headers
     created = int(time.time())
-    if converted.params.stream:
-        writer = ChunkWriter(created=created, include_usage=converted.include_usage)
-        response = await start_stream(
-            svc.messages.stream_any(prepared),
-            ping_interval=svc.settings.server.ping_interval,
-            request_id=ctx.request_id,
-            drain=request.app.state.drain,
-            framing=ChunkFraming(writer),
-        )
-        response.headers.update(headers)
-        return response
-    message = await unless_disconnected(request, svc.messages.create_json(prepared))
-    if message is None:
-        return Response(status_code=CLIENT_CLOSED)
-    return JSONResponse(completion(message, created=created), headers=headers)
+    writer = ChunkWriter(created=created, include_usage=converted.include_usage)
+    return await respond(
+        request,
+        converted.params,
+        ctx,
+        svc,
+        framing=ChunkFraming(writer),
+        shape=lambda message: completion(message, created=created),
+        seed=converted.seed,
+    )
