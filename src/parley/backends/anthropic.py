@@ -20,7 +20,6 @@ from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from parley.backends.base import (
     Accepted,
@@ -46,6 +45,7 @@ from parley.backends.base import (
 from parley.backends.common.upstream import (
     Replica,
     ReplicaPool,
+    UpstreamOptions,
     affinity_key,
     upstream_client,
 )
@@ -68,26 +68,8 @@ _FINISH: dict[str, FinishReason] = {
 }
 
 
-class AnthropicOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    urls: list[str] = Field(min_length=1, description="Base URLs of the replicas, without /v1.")
-    model: str = Field(description="The model name the upstream knows.")
-    api_key: SecretStr | None = Field(None, description="The upstream's key, if it needs one.")
-    context_window: int = Field(8192, ge=1, description="The model's context window.")
-    max_output_tokens: int | None = Field(
-        None, ge=1, description="Most tokens one answer may have (default: the context window)."
-    )
-    images: bool = Field(False, description="Whether the model reads images.")
-    health_path: str = Field("/", description="What the health check asks for.")
-    check_interval: float = Field(2.0, gt=0, description="Seconds between health checks.")
-    timeout: float = Field(600.0, gt=0, description="Seconds to wait for each upstream read.")
-    stall_timeout: float = Field(
-        60.0,
-        gt=0,
-        description="Seconds an answer may go without a complete line from the upstream "
-        "before it counts as broken (a hung or trickling replica).",
-    )
+class AnthropicOptions(UpstreamOptions):
+    pass
 
 
 class AnthropicBackend:
@@ -101,13 +83,7 @@ class AnthropicBackend:
 
     @property
     def capabilities(self) -> Capabilities:
-        window = self.options.context_window
-        return Capabilities(
-            context_window=window,
-            max_output_tokens=min(self.options.max_output_tokens or window, window),
-            images=self.options.images,
-            parallel_sequences=4 * len(self.options.urls),
-        )
+        return self.options.capabilities()
 
     async def start(self) -> None:
         self._client = upstream_client(self.options.timeout, httpx.Limits(max_connections=256))

@@ -28,7 +28,7 @@ from dataclasses import replace
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import Field, field_validator
 
 from parley.backends.base import (
     Accepted,
@@ -39,7 +39,12 @@ from parley.backends.base import (
     PromptProcessed,
 )
 from parley.backends.common.local_tokenizer import LocalTokenizer, load_tokenizer
-from parley.backends.common.upstream import ReplicaPool, affinity_key, upstream_client
+from parley.backends.common.upstream import (
+    ReplicaPool,
+    UpstreamOptions,
+    affinity_key,
+    upstream_client,
+)
 from parley.backends.common.upstream import lines as upstream_lines
 from parley.backends.openai.chat_completions import (
     ChunkReader,
@@ -58,31 +63,13 @@ from parley.errors import (
 log = logging.getLogger(__name__)
 
 
-class OpenAIOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    urls: list[str] = Field(min_length=1, description="Base URLs of the replicas, without /v1.")
-    model: str = Field(description="The model name the upstream knows.")
-    api_key: SecretStr | None = Field(None, description="The upstream's key, if it needs one.")
-    context_window: int = Field(8192, ge=1, description="The model's context window.")
-    max_output_tokens: int | None = Field(
-        None, ge=1, description="Most tokens one answer may have (default: the context window)."
-    )
-    images: bool = Field(False, description="Whether the model reads images.")
+class OpenAIOptions(UpstreamOptions):
     tokenizer: str = Field(
         "vllm",
         description='How to count tokens: "vllm", "llama-server", "gguf:<path>" or '
         '"hf:<model directory>".',
     )
     health_path: str = Field("/v1/models", description="What the health check asks for.")
-    check_interval: float = Field(2.0, gt=0, description="Seconds between health checks.")
-    timeout: float = Field(600.0, gt=0, description="Seconds to wait for each upstream read.")
-    stall_timeout: float = Field(
-        60.0,
-        gt=0,
-        description="Seconds an answer may go without a complete line from the upstream "
-        "before it counts as broken (a hung or trickling replica).",
-    )
 
     @field_validator("tokenizer")
     @classmethod
@@ -104,13 +91,7 @@ class OpenAIBackend:
 
     @property
     def capabilities(self) -> Capabilities:
-        window = self.options.context_window
-        return Capabilities(
-            context_window=window,
-            max_output_tokens=min(self.options.max_output_tokens or window, window),
-            images=self.options.images,
-            parallel_sequences=4 * len(self.options.urls),
-        )
+        return self.options.capabilities()
 
     async def start(self) -> None:
         limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
