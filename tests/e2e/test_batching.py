@@ -1,4 +1,9 @@
-"""Many sequences at once on the bundled model: independence, reuse, cancellation."""
+"""Many sequences at once on the bundled model: independence, reuse, bounds.
+
+Cancellation is tested over a real socket in ``tests/live/test_model_server.py``: the
+in-process transport these tests use delivers a response only once the app has
+finished it, so a client here cannot leave early.
+"""
 
 from __future__ import annotations
 
@@ -82,22 +87,6 @@ async def test_streams_interleave_and_finish_independently(eight_slots: Any) -> 
     for i, message in enumerate(results):
         assert message.usage.output_tokens <= 10 + 5 * i
     assert seen_busy > 1  # several sequences were decoding in the same steps
-
-
-async def test_a_cancelled_stream_frees_its_slot_at_once(eight_slots: Any) -> None:
-    client = sdk_client(eight_slots)
-    async with client.messages.stream(
-        model=MODEL,
-        max_tokens=2000,
-        messages=[{"role": "user", "content": "Count from 1 to 2000, one per line."}],
-    ) as s:
-        async for _ in s.text_stream:
-            break
-    for _ in range(100):
-        if all(slot.job is None for slot in engine(eight_slots)._slots):
-            break
-        await asyncio.sleep(0.01)
-    assert all(slot.job is None for slot in engine(eight_slots)._slots)
 
 
 async def test_prompt_larger_than_a_slot_is_the_api_error(eight_slots: Any) -> None:
