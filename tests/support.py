@@ -47,8 +47,13 @@ def raw_client(app: FastAPI) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
 
 
+def asgi_http(app: FastAPI) -> httpx2.AsyncClient:
+    """The SDKs' HTTP client, talking to ``app`` in process."""
+    return httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url=BASE_URL)
+
+
 def sdk_client(app: FastAPI, **kwargs: Any) -> anthropic.AsyncAnthropic:
-    http_client = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url=BASE_URL)
+    http_client = asgi_http(app)
     kwargs.setdefault("max_retries", 0)
     return anthropic.AsyncAnthropic(
         api_key=API_KEY,
@@ -61,7 +66,7 @@ def sdk_client(app: FastAPI, **kwargs: Any) -> anthropic.AsyncAnthropic:
 
 def openai_client(app: FastAPI, *, api_key: str = API_KEY) -> openai.AsyncOpenAI:
     """The official ``openai`` client (strict response validation) on the app's ``/v1``."""
-    http_client = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url=BASE_URL)
+    http_client = asgi_http(app)
     return openai.AsyncOpenAI(
         api_key=api_key,
         base_url=f"{BASE_URL}/v1",

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anthropic
-import httpx2
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -18,7 +17,7 @@ from fastapi import FastAPI
 
 from parley.backends.base import GenerationRequest, TextChunk
 from parley.backends.scripted import ScriptedBackend
-from tests.support import API_KEY, BASE_URL, raw_client
+from tests.support import API_KEY, BASE_URL, asgi_http, raw_client
 
 USER: list[Any] = [{"role": "user", "content": "one two three"}]
 WRONG = "sk-parley-api01-wrong" + "0" * 47
@@ -31,7 +30,7 @@ def bedrock(app: FastAPI, *, secret: str = API_KEY, **auth: Any) -> anthropic.As
     return anthropic.AsyncAnthropicBedrock(
         aws_region="us-east-1",
         base_url=BASE_URL,
-        http_client=httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app)),
+        http_client=asgi_http(app),
         max_retries=0,
         _strict_response_validation=True,
         **credentials,

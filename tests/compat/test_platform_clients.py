@@ -9,12 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import anthropic
-import httpx2
 import pytest
 from fastapi import FastAPI
 
 from parley.backends.scripted import ScriptedBackend
-from tests.support import API_KEY, BASE_URL, raw_client
+from tests.support import API_KEY, BASE_URL, asgi_http, raw_client
 
 USER: list[Any] = [{"role": "user", "content": "one two three"}]
 
@@ -25,7 +24,7 @@ def vertex(app: FastAPI, token: str = API_KEY) -> anthropic.AsyncAnthropicVertex
         project_id="my-project",
         access_token=token,
         base_url=f"{BASE_URL}/v1",
-        http_client=httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app)),
+        http_client=asgi_http(app),
         max_retries=0,
         _strict_response_validation=True,
     )
@@ -35,7 +34,7 @@ def foundry(app: FastAPI, key: str = API_KEY) -> anthropic.AsyncAnthropicFoundry
     return anthropic.AsyncAnthropicFoundry(
         api_key=key,
         base_url=f"{BASE_URL}/anthropic/",
-        http_client=httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app)),
+        http_client=asgi_http(app),
         max_retries=0,
         _strict_response_validation=True,
     )
