@@ -55,14 +55,16 @@ class ServedModel:
             created_at=self.config.created_at,
             max_input_tokens=caps.context_window,
             max_tokens=caps.max_output_tokens,
+            # Parley itself serves batches, citations and PDFs (as extracted text) for
+            # every model, whatever its backend.
             capabilities=ModelCapabilities(
-                batch=no,
-                citations=no,
+                batch=yes,
+                citations=yes,
                 code_execution=no,
                 context_management=ContextManagementCapability(supported=True),
                 effort=EffortCapability(supported=False, low=no, medium=no, high=no, max=no),
                 image_input=flag(caps.images),
-                pdf_input=no,
+                pdf_input=yes,
                 server_tools=ServerToolsCapability(
                     supported=False, code_execution=no, web_search=no
                 ),

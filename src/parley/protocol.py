@@ -75,6 +75,9 @@ KNOWN_BETAS = frozenset(
         "structured-outputs-2025-11-13",
         "claude-code-20250219",
         "oauth-2025-04-20",
+        "computer-use-2024-10-22",
+        "computer-use-2025-01-24",
+        "computer-use-2025-11-24",
     }
 )
 

@@ -51,7 +51,12 @@ async def test_retrieve_by_id_alias_and_pattern(five_models: Any) -> None:
     info = await client.models.retrieve("m2")
     assert info.type == "model" and info.display_name == "m2"
     assert info.max_input_tokens == 4096 and info.max_tokens == 1024
-    assert info.capabilities is not None and info.capabilities.image_input.supported is False
+    caps = info.capabilities
+    assert caps is not None and caps.image_input.supported is False
+    # Served by Parley for every model (tests/batches, tests/files/test_files_api.py for
+    # PDFs and citations): claimed so; server tools and code execution are not.
+    assert caps.batch.supported and caps.citations.supported and caps.pdf_input.supported
+    assert not caps.server_tools.supported and not caps.code_execution.supported
     assert (await client.models.retrieve("alias-4")).id == "m4"
     assert (await client.models.retrieve("claude-sonnet-4-5")).id == "m3"
     with pytest.raises(anthropic.NotFoundError):

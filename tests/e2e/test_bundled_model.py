@@ -149,6 +149,29 @@ async def test_forced_tool_use_validates_against_the_schema(model_app: Any, choi
             assert use.name == "get_weather"
 
 
+async def test_a_forced_call_is_never_repeated_word_for_word(model_app: Any) -> None:
+    # Sampled (temperature 1), the 135M model often wrote the same call twice or more in
+    # one answer; an identical call now ends the turn instead of reaching the client.
+    client = v1_client(model_app)
+    answers = await asyncio.gather(
+        *(
+            client.messages.create(
+                model=MODEL,
+                max_tokens=300,
+                messages=ASK,
+                tools=TOOLS,
+                tool_choice=choice,
+                extra_body={"temperature": 1.0},
+            )
+            for choice in [{"type": "any"}, {"type": "tool", "name": "get_weather"}] * 6
+        )
+    )
+    for answer in answers:
+        calls = [(b.name, json.dumps(b.input, sort_keys=True)) for b in answer.content]  # type: ignore[union-attr]
+        assert len(calls) == len(set(calls)), calls
+        assert answer.stop_reason in ("tool_use", "max_tokens")
+
+
 async def test_forced_calls_cut_by_max_tokens_leave_only_tool_use(model_app: Any) -> None:
     # The grammar lets a forced answer go on with another call, so max_tokens can land
     # anywhere, the next call's opening tag included: never text, and every call that

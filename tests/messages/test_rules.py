@@ -162,6 +162,56 @@ CASES: list[tuple[str, dict[str, Any], str | None]] = [
         "tools.0: tool type `web_search_20250305` is not supported by Parley",
     ),
     (
+        "client tools are served",
+        body(
+            tools=[
+                {"type": "bash_20250124", "name": "bash"},
+                {"type": "text_editor_20250728", "name": "str_replace_based_edit_tool"},
+                {"type": "memory_20250818", "name": "memory"},
+            ],
+            tool_choice={"type": "tool", "name": "memory"},
+        ),
+        None,
+    ),
+    (
+        "client tool under another version's name",
+        body(tools=[{"type": "text_editor_20250124", "name": "str_replace_based_edit_tool"}]),
+        "tools.0.name: `text_editor_20250124` is named `str_replace_editor`, "
+        "not `str_replace_based_edit_tool`",
+    ),
+    (
+        "max_characters before text_editor_20250728",
+        body(
+            tools=[
+                {
+                    "type": "text_editor_20250429",
+                    "name": "str_replace_based_edit_tool",
+                    "max_characters": 100,
+                }
+            ]
+        ),
+        "tools.0.max_characters: Extra inputs are not permitted",
+    ),
+    (
+        "computer use without its beta",
+        body(
+            tools=[
+                {
+                    "type": "computer_20251124",
+                    "name": "computer",
+                    "display_width_px": 800,
+                    "display_height_px": 600,
+                }
+            ]
+        ),
+        "tools.0: tool type `computer_20251124` requires the `computer-use-2025-11-24` beta header",
+    ),
+    (
+        "a custom tool named like a client tool",
+        body(tools=[{**TOOL, "name": "bash"}, {"type": "bash_20250124", "name": "bash"}]),
+        "tools: Tool names must be unique.",
+    ),
+    (
         "any without tools",
         body(tool_choice={"type": "any"}),
         'tool_choice: tool_choice.type "any" requires `tools`',
@@ -290,6 +340,17 @@ def test_version_2026_refuses_assistant_documents_and_user_citations() -> None:
     assert problem(raw) is None and problem(quoted) is None
     assert (problem(raw, new) or "").endswith("anthropic-version 2026-10-21")
     assert (problem(quoted, new) or "").startswith("messages.0.content.0.text.citations:")
+
+
+def test_computer_use_with_its_beta() -> None:
+    computer = {"name": "computer", "display_width_px": 800, "display_height_px": 600}
+    zoomed = {**computer, "type": "computer_20251124", "enable_zoom": True}
+    betas = traits(betas=frozenset({"computer-use-2025-11-24", "computer-use-2025-01-24"}))
+    assert problem(body(tools=[zoomed]), betas) is None
+    older = {**computer, "type": "computer_20250124", "enable_zoom": True}
+    assert problem(body(tools=[older]), betas) == (
+        "tools.0.enable_zoom: Extra inputs are not permitted"
+    )
 
 
 def test_images_pass_on_a_vision_model() -> None:

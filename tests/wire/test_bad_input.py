@@ -135,6 +135,21 @@ CASES: list[tuple[str, bytes, str]] = [
         "tools.0.custom.name: String should match pattern",
     ),
     (
+        "client tool under another name",
+        json.dumps(with_(tools=[{"type": "bash_20250124", "name": "shell"}])).encode(),
+        "tools.0.bash.name: Input should be 'bash'",
+    ),
+    (
+        "computer tool without its display",
+        json.dumps(with_(tools=[{"type": "computer_20250124", "name": "computer"}])).encode(),
+        "tools.0.computer.display_width_px: Field required",
+    ),
+    (
+        "unknown field on a client tool",
+        json.dumps(with_(tools=[{"type": "memory_20250818", "name": "memory", "x": 1}])).encode(),
+        "tools.0.memory.x: Extra inputs are not permitted",
+    ),
+    (
         "duplicate tools",
         json.dumps(with_(tools=[{"name": "a", "input_schema": {"type": "object"}}] * 2)).encode(),
         "tools: Tool names must be unique.",

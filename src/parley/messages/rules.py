@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from parley.backends.base import Capabilities
 from parley.errors import InvalidRequestError
+from parley.messages.client_tools import TEXT_EDITOR_NAMES, TOOL_BETAS
 from parley.messages.media import RequestMedia
 from parley.messages.schemas import check_json_schema
 from parley.protocol import ApiVersion
@@ -34,7 +35,13 @@ from parley.wire.requests import (
     ThinkingConfigEnabledParam,
     _MessageInputParams,
 )
-from parley.wire.tools import AnthropicToolParam, ToolParam
+from parley.wire.tools import (
+    AnthropicToolParam,
+    ClientToolParam,
+    ComputerToolParam,
+    TextEditorToolParam,
+    ToolParam,
+)
 
 MAX_CACHE_BREAKPOINTS = 4
 # The most output tokens any Claude model can produce. Up to this, a larger max_tokens
@@ -77,7 +84,7 @@ def check_request(params: _MessageInputParams, traits: RequestTraits, media: Req
     ``media`` is the request's documents and images, as ``media.scan`` found them."""
     check_gated_fields(params, traits.version, traits.betas)
     _check_unsupported_features(params, traits)
-    _check_tools(params)
+    _check_tools(params, traits.betas)
     _check_messages(params.messages, traits)
     for ref in media.refs:
         _check_media(ref.path, ref.block, traits)
@@ -116,19 +123,21 @@ def _check_unsupported_features(params: _MessageInputParams, traits: RequestTrai
         )
 
 
-def _check_tools(params: _MessageInputParams) -> None:
+def _check_tools(params: _MessageInputParams, betas: frozenset[str]) -> None:
     names: list[str] = []
     for index, tool in enumerate(params.tools or []):
         if isinstance(tool, AnthropicToolParam):
             raise _fail(
                 f"tools.{index}: tool type `{tool.type}` is not supported by Parley; it runs "
-                "no server tools and defines no built-in client tools. Describe the tool as a "
-                "custom tool with a name and input_schema instead"
+                "no server tools or toolsets. Describe the tool as a custom tool with a name "
+                "and input_schema instead"
             )
-        assert isinstance(tool, ToolParam)
+        if isinstance(tool, ToolParam):
+            schema = tool.input_schema.model_dump(exclude_unset=True)
+            check_json_schema(schema, f"tools.{index}.input_schema")
+        else:
+            _check_client_tool(f"tools.{index}", tool, betas)
         names.append(tool.name)
-        schema = tool.input_schema.model_dump(exclude_unset=True)
-        check_json_schema(schema, f"tools.{index}.input_schema")
     if len(set(names)) != len(names):
         raise _fail("tools: Tool names must be unique.")
     choice = params.tool_choice
@@ -140,6 +149,21 @@ def _check_tools(params: _MessageInputParams) -> None:
         raise _fail(f"tool_choice.tool.name: no tool named `{choice.name}` in `tools`")
     if choice.type in ("any", "tool") and isinstance(params.thinking, ThinkingConfigEnabledParam):
         raise _fail("Thinking may not be enabled when tool_choice forces tool use.")
+
+
+def _check_client_tool(path: str, tool: ClientToolParam, betas: frozenset[str]) -> None:
+    beta = TOOL_BETAS.get(tool.type)
+    if beta is not None and beta not in betas:
+        raise _fail(f"{path}: tool type `{tool.type}` requires the `{beta}` beta header")
+    if isinstance(tool, TextEditorToolParam):
+        expected = TEXT_EDITOR_NAMES[tool.type]
+        if tool.name != expected:
+            raise _fail(f"{path}.name: `{tool.type}` is named `{expected}`, not `{tool.name}`")
+        if tool.max_characters is not None and tool.type != "text_editor_20250728":
+            raise _fail(f"{path}.max_characters: Extra inputs are not permitted")
+    zoom = isinstance(tool, ComputerToolParam) and tool.enable_zoom is not None
+    if zoom and tool.type != "computer_20251124":
+        raise _fail(f"{path}.enable_zoom: Extra inputs are not permitted")
 
 
 def _check_generation(params: MessageCreateParams, model: str) -> None:

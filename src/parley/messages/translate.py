@@ -39,6 +39,7 @@ from parley.backends.base import (
     ToolSpec,
     Turn,
 )
+from parley.messages import client_tools
 from parley.messages.media import Attachments
 from parley.wire.common import CacheControlEphemeral
 from parley.wire.content import (
@@ -55,7 +56,7 @@ from parley.wire.content import (
     ToolUseBlockParam,
 )
 from parley.wire.requests import MessageCreateParams, _MessageInputParams
-from parley.wire.tools import ToolChoiceParam, ToolParam
+from parley.wire.tools import AnthropicToolParam, ClientToolParam, ToolChoiceParam, ToolParam
 
 BILLING_HEADER_PREFIX = "x-anthropic-billing-header:"
 
@@ -69,7 +70,8 @@ def to_generation(
     attachments: Attachments | None = None,
 ) -> GenerationRequest:
     """The neutral request for ``params`` (a create or a count_tokens body)."""
-    tools = tuple(_tool_spec(t) for t in params.tools or [] if isinstance(t, ToolParam))
+    served = [t for t in params.tools or [] if not isinstance(t, AnthropicToolParam)]
+    tools = tuple(_tool_spec(t) for t in served)
     create = params if isinstance(params, MessageCreateParams) else None
     system, system_cache = _system(params.system)
     turns = tuple(_turns(params.messages, attachments or Attachments()))
@@ -130,11 +132,15 @@ def tool_mode(choice: ToolChoiceParam | None, *, has_tools: bool) -> ToolMode:
     return ToolMode("required", only=choice.name, single=single)
 
 
-def _tool_spec(tool: ToolParam) -> ToolSpec:
-    schema = tool.input_schema.model_dump(exclude_unset=True)
+def _tool_spec(tool: ToolParam | ClientToolParam) -> ToolSpec:
+    if isinstance(tool, ToolParam):
+        description = tool.description or ""
+        schema = tool.input_schema.model_dump(exclude_unset=True)
+    else:
+        description, schema = client_tools.definition(tool)
     return ToolSpec(
         name=tool.name,
-        description=tool.description or "",
+        description=description,
         input_schema=schema,
         cache=_point(tool.cache_control),
     )

@@ -355,6 +355,8 @@ class Engine:
         events = job.output.feed(self.model.piece(token, self._piece_buf))
         if job.output.stop_sequence is not None:
             self._finish(slot, "stop_sequence", events)
+        elif job.output.repeated:
+            self._finish(slot, "tool_use", events)
         elif job.produced >= job.max_tokens:
             self._finish(slot, "max_tokens", events)
         elif len(slot.cached) + 1 >= self.ctx_per_slot:

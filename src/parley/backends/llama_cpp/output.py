@@ -4,13 +4,20 @@ Runs on the engine thread, token by token, so a stop sequence ends decoding at o
 rather than a few tokens later. The stages: incremental UTF-8 decoding (a character
 split across tokens is emitted whole), the tool-call parser, then stop sequences,
 which apply to text only, never inside a tool call's JSON.
+
+A small model that has made a call tends to make it again, word for word, until
+``max_tokens`` (an agent would then run the tool twice). So every call after the first
+is held back until it is complete: one identical to an earlier call of the turn (same
+name, same arguments) is dropped and ends the turn (``repeated``, answered as
+``tool_use``); any other is passed on whole.
 """
 
 from __future__ import annotations
 
 import codecs
+from typing import Any
 
-from parley.backends.base import BackendEvent, TextChunk, ToolCallEnd
+from parley.backends.base import BackendEvent, TextChunk, ToolCallEnd, ToolCallStart
 from parley.backends.common.stops import StopMatcher
 from parley.backends.common.toolcalls import ParserEvent, ToolCallParser
 
@@ -24,6 +31,10 @@ class OutputPipeline:
         self._stops = StopMatcher(stop_sequences)
         self.tool_calls = 0
         self.stop_sequence: str | None = None
+        self.repeated = False
+        self._calls: list[tuple[str, dict[str, Any]]] = []
+        self._held: list[BackendEvent] | None = None
+        self._name = ""
 
     def feed(self, piece: bytes) -> list[BackendEvent]:
         """Events for one token's bytes; sets ``stop_sequence`` when one is hit."""
@@ -31,6 +42,8 @@ class OutputPipeline:
 
     def finish(self) -> list[BackendEvent]:
         """Events still held back when generation ends."""
+        if self.repeated:
+            return []
         events = self._route(self._parser.feed(self._decoder.decode(b"", final=True)))
         if self.stop_sequence is None:
             events += self._route(self._parser.finish())
@@ -43,7 +56,7 @@ class OutputPipeline:
     def _route(self, parsed: list[ParserEvent]) -> list[BackendEvent]:
         events: list[BackendEvent] = []
         for event in parsed:
-            if self.stop_sequence is not None:
+            if self.stop_sequence is not None or self.repeated:
                 break
             if isinstance(event, TextChunk):
                 text, self.stop_sequence = self._stops.feed(event.text)
@@ -53,7 +66,24 @@ class OutputPipeline:
             held = self._stops.flush()
             if held:
                 events.append(TextChunk(held))
-            if isinstance(event, ToolCallEnd):
-                self.tool_calls += 1
-            events.append(event)
+            events += self._call_event(event)
         return events
+
+    def _call_event(self, event: BackendEvent) -> list[BackendEvent]:
+        """A tool call's events, passed on; a later call's held back until its end."""
+        if isinstance(event, ToolCallStart):
+            self._name = event.name
+            if self._calls:
+                self._held = []
+        if self._held is not None:
+            self._held.append(event)
+        if not isinstance(event, ToolCallEnd):
+            return [] if self._held is not None else [event]
+        call = (self._name, event.arguments)
+        released, self._held = self._held or [event], None
+        if call in self._calls:
+            self.repeated = True
+            return []
+        self._calls.append(call)
+        self.tool_calls += 1
+        return released
