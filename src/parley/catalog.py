@@ -11,7 +11,7 @@ import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from parley.backends.base import Backend, Sampling
+from parley.backends.base import Backend, Passthrough, Sampling
 from parley.backends.registry import BackendConfigError, build_backend
 from parley.config import ModelConfig, Settings
 from parley.errors import InvalidRequestError, NotFoundError
@@ -49,22 +49,23 @@ class ServedModel:
             return yes if value else no
 
         thinking = caps.thinking
+        # Parley runs batches for every model; it reads PDFs (as their text) and cites
+        # documents itself unless the body goes upstream as it is (a passthrough).
+        own_documents = not isinstance(self.backend, Passthrough)
         return ModelInfo(
             id=self.id,
             display_name=self.config.display_name or self.id,
             created_at=self.config.created_at,
             max_input_tokens=caps.context_window,
             max_tokens=caps.max_output_tokens,
-            # Parley itself serves batches, citations and PDFs (as extracted text) for
-            # every model, whatever its backend.
             capabilities=ModelCapabilities(
                 batch=yes,
-                citations=yes,
+                citations=flag(own_documents),
                 code_execution=no,
                 context_management=ContextManagementCapability(supported=True),
                 effort=EffortCapability(supported=False, low=no, medium=no, high=no, max=no),
                 image_input=flag(caps.images),
-                pdf_input=yes,
+                pdf_input=flag(own_documents),
                 server_tools=ServerToolsCapability(
                     supported=False, code_execution=no, web_search=no
                 ),

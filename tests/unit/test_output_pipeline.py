@@ -84,3 +84,18 @@ def test_any_chunking_gives_the_same_calls(cuts: list[int]) -> None:
     events, pipeline = run(PARIS + ROME + ROME + TIME, cuts)
     assert calls(events) == [("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Rome"})]
     assert pipeline.repeated
+
+
+def test_calls_are_compared_as_json_not_as_python_values() -> None:
+    # 1, 1.0 and true are equal in Python, not in JSON: three different calls.
+    template = '<tool_call>{"name": "f", "arguments": {"x": %s}}</tool_call>\n'
+    events, pipeline = run("".join(template % value for value in ("1", "1.0", "true")))
+    assert [args for _, args in calls(events)] == [{"x": 1}, {"x": 1.0}, {"x": True}]
+    assert not pipeline.repeated
+
+
+def test_a_call_cut_short_is_never_taken_for_a_repeat() -> None:
+    empty = '<tool_call>{"name": "get_time", "arguments": {}}</tool_call>\n'
+    events, pipeline = run(empty + '<tool_call>{"name": "get_time", "arguments": {')
+    assert calls(events) == [("get_time", {}), ("get_time", {})]
+    assert not pipeline.repeated

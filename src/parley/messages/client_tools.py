@@ -47,8 +47,11 @@ def _integer(description: str) -> dict[str, Any]:
     return {"type": "integer", "description": description}
 
 
-def _integers(description: str, count: int) -> dict[str, Any]:
-    items = {"type": "array", "items": {"type": "integer"}, "minItems": count, "maxItems": count}
+def _integers(description: str, count: int, minimum: int | None = None) -> dict[str, Any]:
+    item: dict[str, Any] = {"type": "integer"}
+    if minimum is not None:
+        item["minimum"] = minimum
+    items = {"type": "array", "items": item, "minItems": count, "maxItems": count}
     return items | {"description": description}
 
 
@@ -148,7 +151,7 @@ _MEMORY_DESCRIPTION = (
 
 # --- computer use -------------------------------------------------------------------
 
-_POINT = {"coordinate": _integers("[x, y] in screen pixels from the top left.", 2)}
+_POINT = {"coordinate": _integers("[x, y] in screen pixels from the top left.", 2, 0)}
 _KEYS = {"text": _string("A key or chord in xdotool names, such as ctrl+s or Return.")}
 _MODIFIER = {"text": _string("Keys to hold while clicking, such as shift.")}
 _SECONDS = {"duration": _integer("How many seconds.")}
@@ -158,7 +161,9 @@ _CLICKS = ("left_click", "right_click", "middle_click", "double_click")
 def _computer_actions(tool: ComputerToolParam) -> list[dict[str, Any]]:
     """Each action's input, as the SDK's ``Computer*Input`` types have them."""
     first = tool.type == "computer_20241022"
-    clicked: tuple[dict[str, Any], dict[str, Any]] = ({}, _POINT if first else _POINT | _MODIFIER)
+    # The first version clicks where the pointer is (mouse_move puts it there); later
+    # ones take an optional point and keys to hold.
+    clicked: tuple[dict[str, Any], dict[str, Any]] = ({}, {} if first else _POINT | _MODIFIER)
     actions = [
         _variant("action", "key", _KEYS),
         _variant("action", "type", {"text": _string("The text to type.")}),
@@ -182,14 +187,17 @@ def _computer_actions(tool: ComputerToolParam) -> list[dict[str, Any]]:
         _variant(
             "action",
             "scroll",
-            {"scroll_direction": direction, "scroll_amount": _integer("How many notches.")},
+            {
+                "scroll_direction": direction,
+                "scroll_amount": _integer("How many notches.") | {"minimum": 0},
+            },
             _POINT | _MODIFIER,
         ),
         _variant("action", "hold_key", _KEYS | _SECONDS),
         _variant("action", "wait", _SECONDS),
     ]
     if tool.type == "computer_20251124" and tool.enable_zoom:
-        region = _integers("[x0, y0, x1, y1] of the area to see up close.", 4)
+        region = _integers("[x0, y0, x1, y1] of the area to see up close.", 4, 0)
         actions.append(_variant("action", "zoom", {"region": region}))
     return actions
 

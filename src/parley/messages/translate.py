@@ -1,6 +1,6 @@
 """Wire params → ``GenerationRequest``: the only module that speaks both vocabularies.
 
-Runs after ``conversation.check_request`` has accepted the body, so it can assume the
+Runs after ``rules.check_request`` has accepted the body, so it can assume the
 rules hold. Decisions made here:
 
 - consecutive same-role messages become one turn, as the API combines them;

@@ -8,14 +8,15 @@ which apply to text only, never inside a tool call's JSON.
 A small model that has made a call tends to make it again, word for word, until
 ``max_tokens`` (an agent would then run the tool twice). So every call after the first
 is held back until it is complete: one identical to an earlier call of the turn (same
-name, same arguments) is dropped and ends the turn (``repeated``, answered as
-``tool_use``); any other is passed on whole.
+name, same arguments as JSON) is dropped and ends the turn (``repeated``, answered as
+``tool_use``; its tokens still count as output); any other is passed on whole, and so
+is a call cut short by the end of generation.
 """
 
 from __future__ import annotations
 
 import codecs
-from typing import Any
+import json
 
 from parley.backends.base import BackendEvent, TextChunk, ToolCallEnd, ToolCallStart
 from parley.backends.common.stops import StopMatcher
@@ -32,9 +33,10 @@ class OutputPipeline:
         self.tool_calls = 0
         self.stop_sequence: str | None = None
         self.repeated = False
-        self._calls: list[tuple[str, dict[str, Any]]] = []
+        self._calls: list[tuple[str, str]] = []
         self._held: list[BackendEvent] | None = None
         self._name = ""
+        self._ending = False
 
     def feed(self, piece: bytes) -> list[BackendEvent]:
         """Events for one token's bytes; sets ``stop_sequence`` when one is hit."""
@@ -46,6 +48,7 @@ class OutputPipeline:
             return []
         events = self._route(self._parser.feed(self._decoder.decode(b"", final=True)))
         if self.stop_sequence is None:
+            self._ending = True  # a call closed now was cut short: not a repeat
             events += self._route(self._parser.finish())
         if self.stop_sequence is None:
             tail = self._stops.flush()
@@ -79,9 +82,9 @@ class OutputPipeline:
             self._held.append(event)
         if not isinstance(event, ToolCallEnd):
             return [] if self._held is not None else [event]
-        call = (self._name, event.arguments)
+        call = (self._name, json.dumps(event.arguments, sort_keys=True))
         released, self._held = self._held or [event], None
-        if call in self._calls:
+        if call in self._calls and not self._ending:
             self.repeated = True
             return []
         self._calls.append(call)
