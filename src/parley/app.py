@@ -46,6 +46,7 @@ from parley.http.routes import metrics as metrics_route
 from parley.http.routes import openai as openai_route
 from parley.messages.documents import DocumentLoader
 from parley.messages.service import MessagesService
+from parley.messages.signatures import ThinkingSigner
 from parley.metering.reports import Reports
 from parley.metering.spend import SpendGuard
 from parley.metering.usage import UsageRecorder
@@ -118,6 +119,10 @@ async def build_services(
     blobs = open_blob_store(settings.files.blob_url, settings.data_dir)
     await blobs.cleanup()
     files = FileService(db, blobs, settings.files)
+    secret = settings.auth.signing_secret
+    signer = ThinkingSigner.for_deployment(
+        secret.get_secret_value() if secret else None, settings.data_dir
+    )
     messages = MessagesService(
         catalog,
         recorder,
@@ -126,6 +131,7 @@ async def build_services(
         DocumentLoader(files),
         inference_geo=settings.inference_geo,
         metrics=metrics,
+        signer=signer,
     )
     stack.push_async_callback(messages.aclose)  # meters answers cut short, then usage flushes
     if settings.batches.worker_in_server:

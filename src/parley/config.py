@@ -224,6 +224,11 @@ class AuthSettings(_Section):
         ge=1,
         description="Keys held in that cache at most, and as many lookups that found no key.",
     )
+    signing_secret: SecretStr | None = Field(
+        None,
+        description="Secret that signs thinking blocks; every process of a deployment needs "
+        "the same (default: one generated in <data_dir>/thinking-signing.key).",
+    )
 
 
 class DatabaseSettings(_Section):

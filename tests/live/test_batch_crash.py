@@ -81,11 +81,12 @@ def wait_until(check: Any, timeout: float = 300) -> Any:
     raise AssertionError("timed out")
 
 
+@pytest.mark.timeout(600)  # two model processes and a batch, on a possibly busy machine
 def test_server_killed_mid_batch_finishes_every_request_once(tmp_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = environment(tmp_path, ANTHROPIC_BASE_URL=base, ANTHROPIC_API_KEY=API_KEY)
-    write_requests(tmp_path / "requests.jsonl", 60, max_tokens=24)
+    write_requests(tmp_path / "requests.jsonl", 40, max_tokens=16)
     server = spawn(env, "serve", "--port", str(port), ready=STARTED)
     batch = json.loads(cli(env, "batches", "submit", str(tmp_path / "requests.jsonl"), "--no-wait"))
     url = f"{base}/v1/messages/batches/{batch['id']}"
@@ -93,14 +94,17 @@ def test_server_killed_mid_batch_finishes_every_request_once(tmp_path: Path) -> 
     def completed() -> int:
         return int(httpx.get(url, headers=HEADERS).headers["parley-requests-completed"])
 
+    def ended() -> bool:
+        return bool(httpx.get(url, headers=HEADERS).json()["processing_status"] == "ended")
+
     wait_until(lambda: completed() >= 10)
     server.kill()  # no shutdown, no flush: the leases just stop
     with running(env, "serve", "--port", str(port), ready=STARTED):
-        wait_until(lambda: httpx.get(url, headers=HEADERS).json()["processing_status"] == "ended")
+        wait_until(ended, timeout=500)
         lines = cli(env, "batches", "results", batch["id"]).splitlines()
         listing = cli(env, "batches", "list")
     results = [json.loads(line) for line in lines]
-    assert sorted(r["custom_id"] for r in results) == sorted(f"req-{i}" for i in range(60))
+    assert sorted(r["custom_id"] for r in results) == sorted(f"req-{i}" for i in range(40))
     assert {r["result"]["type"] for r in results} == {"succeeded"}
     assert batch["id"] in listing
     engine = create_engine(f"sqlite:///{tmp_path / 'parley.db'}")

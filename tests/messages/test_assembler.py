@@ -16,7 +16,9 @@ from parley.backends.base import (
 )
 from parley.messages.assembler import MessageAssembler
 from parley.messages.citations import CitableDocument, Citer
+from parley.messages.signatures import ThinkingSigner
 from parley.wire.responses import Usage
+from parley.wire.sse import payload
 
 
 def assemble(
@@ -25,9 +27,9 @@ def assemble(
     assembler = MessageAssembler(
         message_id="msg_1", model="m", usage=Usage(input_tokens=7, output_tokens=0), citer=citer
     )
-    out = [e.model_dump(mode="json") for e in assembler.start()]
+    out = [payload(e) for e in assembler.start()]  # each event's data, as sent
     for event in events:
-        out += [e.model_dump(mode="json") for e in assembler.feed(event)]
+        out += [payload(e) for e in assembler.feed(event)]
     return assembler, out
 
 
@@ -131,3 +133,33 @@ def test_not_started_and_not_finished_until_told() -> None:
     assembler.start()
     assembler.feed(TextChunk("partial"))
     assert assembler.started and not assembler.finished and assembler.generated == ["partial"]
+
+
+def test_thinking_is_signed_and_counted() -> None:
+    signer = ThinkingSigner(b"secret")
+    assembler = MessageAssembler(
+        message_id="msg_1",
+        model="m",
+        usage=Usage(input_tokens=7, output_tokens=0),
+        sign=signer.sign,
+        context_management={"applied_edits": []},
+    )
+    out = [payload(e) for e in assembler.start()]
+    for event in [
+        ThinkingChunk("hmm"),
+        TextChunk("yes"),
+        Finished("end_turn", 3, thinking_tokens=2),
+    ]:
+        out += [payload(e) for e in assembler.feed(event)]
+    signature = next(
+        e["delta"]["signature"] for e in out if e.get("delta", {}).get("type") == "signature_delta"
+    )
+    assert signer.verify("hmm", signature) and not signer.verify("hmm!", signature)
+    message = assembler.message.to_wire()
+    assert message["content"][0] == {"type": "thinking", "thinking": "hmm", "signature": signature}
+    assert message["usage"]["output_tokens_details"] == {"thinking_tokens": 2}
+    assert message["context_management"] == {"applied_edits": []}
+    delta = next(e for e in out if e["type"] == "message_delta")
+    assert delta["usage"]["output_tokens_details"] == {"thinking_tokens": 2}
+    assert delta["context_management"] == {"applied_edits": []}
+    assert "context_management" not in out[0]["message"]  # reported at the end only

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import Any
+
+import pytest
 
 from parley.backends.base import (
     Finished,
     GenerationRequest,
     ImagePart,
     PromptProcessed,
+    Reasoning,
     Sampling,
     TextChunk,
     TextPart,
@@ -193,3 +197,45 @@ def test_prefill_continues_the_final_message() -> None:
     assert resumed.turns[-1] == Turn("assistant", (TextPart("1, 2, 3, 4,"),))
     assert len(resumed.turns) == 2 and resumed.max_tokens == 47
     assert continuation(prefilled, "", used_tokens=0) is prefilled
+
+
+@pytest.mark.parametrize(
+    ("reasoning", "dialect", "fields"),
+    [
+        (Reasoning("enabled", budget_tokens=2048), "none", {}),
+        (Reasoning("disabled"), "reasoning_effort", {"reasoning_effort": "low"}),
+        (Reasoning("enabled", budget_tokens=2048), "reasoning_effort", {"reasoning_effort": "low"}),
+        (
+            Reasoning("enabled", budget_tokens=10000),
+            "reasoning_effort",
+            {"reasoning_effort": "medium"},
+        ),
+        (
+            Reasoning("enabled", budget_tokens=32000),
+            "reasoning_effort",
+            {"reasoning_effort": "high"},
+        ),
+        (Reasoning("adaptive", effort="max"), "reasoning_effort", {"reasoning_effort": "high"}),
+        (Reasoning("adaptive"), "reasoning_effort", {}),
+        (
+            Reasoning("disabled"),
+            "enable_thinking",
+            {"chat_template_kwargs": {"enable_thinking": False}},
+        ),
+        (
+            Reasoning("enabled", budget_tokens=2048),
+            "enable_thinking",
+            {"chat_template_kwargs": {"enable_thinking": True, "thinking_budget": 2048}},
+        ),
+        (
+            Reasoning("adaptive"),
+            "enable_thinking",
+            {"chat_template_kwargs": {"enable_thinking": True}},
+        ),
+    ],
+)
+def test_thinking_in_each_dialect(
+    reasoning: Reasoning, dialect: Any, fields: dict[str, Any]
+) -> None:
+    body = chat_request(request(reasoning=reasoning), "up", dialect)
+    assert {k: body[k] for k in ("reasoning_effort", "chat_template_kwargs") if k in body} == fields

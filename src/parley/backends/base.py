@@ -102,6 +102,17 @@ class Sampling:
 
 
 @dataclass(frozen=True, slots=True)
+class Reasoning:
+    """Whether the model should think before answering (the request's ``thinking``):
+    ``enabled`` with at most ``budget_tokens`` of thinking, ``adaptive`` (the model
+    decides), or ``disabled``; ``effort`` is ``output_config.effort``."""
+
+    mode: Literal["enabled", "adaptive", "disabled"] = "disabled"
+    budget_tokens: int | None = None
+    effort: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class GenerationRequest:
     """One generation. ``turns`` ends with an assistant turn when that turn is a
     prefill the model continues. ``max_tokens`` is already clamped to the model."""
@@ -116,6 +127,7 @@ class GenerationRequest:
     sampling: Sampling = field(default_factory=Sampling)
     json_schema: dict[str, Any] | None = None
     priority: Literal["interactive", "batch"] = "interactive"
+    reasoning: Reasoning = field(default_factory=Reasoning)
     # Breakpoints inside the system text: (character offset, breakpoint).
     system_cache: tuple[tuple[int, CachePoint], ...] = ()
 
@@ -188,6 +200,7 @@ class Finished:
     output_tokens: int
     stop_sequence: str | None = None
     prompt: PromptProcessed | None = None
+    thinking_tokens: int | None = None  # of output_tokens, when the model thought
 
 
 BackendEvent = (

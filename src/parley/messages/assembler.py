@@ -11,6 +11,9 @@ not become an empty-looking text block; each tool call is a ``tool_use`` block w
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from parley.backends.base import (
     BackendEvent,
     Finished,
@@ -63,10 +66,20 @@ _STOP_REASONS: dict[str, StopReason] = {
 
 class MessageAssembler:
     def __init__(
-        self, *, message_id: str, model: str, usage: Usage, citer: Citer | None = None
+        self,
+        *,
+        message_id: str,
+        model: str,
+        usage: Usage,
+        citer: Citer | None = None,
+        context_management: dict[str, Any] | None = None,
+        sign: Callable[[str], str] | None = None,
     ) -> None:
         self.message = Message(id=message_id, model=model, usage=usage)
         self._citer = citer
+        # Known before the answer starts, reported at its end (``message_delta``).
+        self._context_management = context_management
+        self._sign = sign
         self._open: TextBlock | ToolUseBlock | ThinkingBlock | None = None
         self._pending_space = ""
         self._partial_json: list[str] = []
@@ -151,6 +164,9 @@ class MessageAssembler:
         message.stop_reason = _STOP_REASONS[event.reason]
         message.stop_sequence = event.stop_sequence
         message.usage.output_tokens = event.output_tokens
+        if event.thinking_tokens is not None:
+            message.usage.output_tokens_details = {"thinking_tokens": event.thinking_tokens}
+        message.context_management = self._context_management
         usage = message.usage
         events.append(
             RawMessageDeltaEvent(
@@ -162,7 +178,9 @@ class MessageAssembler:
                     input_tokens=usage.input_tokens,
                     cache_creation_input_tokens=usage.cache_creation_input_tokens,
                     cache_read_input_tokens=usage.cache_read_input_tokens,
+                    output_tokens_details=usage.output_tokens_details,
                 ),
+                context_management=message.context_management,
             )
         )
         events.append(RawMessageStopEvent())
@@ -186,11 +204,11 @@ class MessageAssembler:
             return []
         events: list[RawMessageStreamEvent] = []
         if isinstance(self._open, ThinkingBlock):
-            # Parley cannot sign thinking as Anthropic does; the signature stays empty.
+            # Signed by this deployment (``signatures.py``), so it can be sent back.
             self._open.thinking = "".join(self._text_parts)
-            events.append(
-                RawContentBlockDeltaEvent(index=self._index, delta=SignatureDelta(signature=""))
-            )
+            self._open.signature = self._sign(self._open.thinking) if self._sign else ""
+            delta = SignatureDelta(signature=self._open.signature)
+            events.append(RawContentBlockDeltaEvent(index=self._index, delta=delta))
         if isinstance(self._open, TextBlock):
             self._open.text = "".join(self._text_parts)
             if self._citer is not None:

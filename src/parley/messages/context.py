@@ -7,6 +7,7 @@ passthrough and the batch worker can all name these types without a cycle.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from parley.backends.base import GenerationRequest
 from parley.catalog import ServedModel
@@ -40,3 +41,5 @@ class PreparedMessage:
     # Batch work: lower priority, exempt from rate limits, billed at the batch tier.
     batch: bool = False
     citer: Citer | None = None
+    # The response's ``context_management`` (the edits applied), when the body asked.
+    context_management: dict[str, Any] | None = None

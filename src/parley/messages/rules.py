@@ -48,7 +48,7 @@ MAX_CACHE_BREAKPOINTS = 4
 # than the serving model's is clamped to it (clients size requests for Claude models);
 # beyond it no model could honour it, and it is refused as the hosted API refuses it.
 MAX_ANY_MODEL_OUTPUT = 128_000
-SUPPORTED_CONTEXT_EDITS = frozenset({"clear_thinking_20251015"})
+SUPPORTED_CONTEXT_EDITS = frozenset({"clear_thinking_20251015", "clear_tool_uses_20250919"})
 
 
 @dataclass(frozen=True)

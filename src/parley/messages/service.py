@@ -42,18 +42,26 @@ from parley.ids import new_id
 from parley.messages.assembler import ACCEPTED, MessageAssembler, StreamAccepted
 from parley.messages.citations import citer_for
 from parley.messages.context import CallContext, PreparedMessage
+from parley.messages.context_edits import Edited, P, apply_edits
 from parley.messages.documents import DocumentLoader
-from parley.messages.media import RequestMedia, scan
+from parley.messages.media import Attachments, RequestMedia, scan
 from parley.messages.passthrough import Proxy
 from parley.messages.prompt_cache import cache_split
 from parley.messages.rules import RequestTraits, check_request
+from parley.messages.signatures import ThinkingSigner
 from parley.messages.translate import to_generation
 from parley.metering.spend import SpendGuard
 from parley.metering.usage import UsageEvent, UsageRecorder
 from parley.metrics import Metrics
 from parley.ratelimit.limiter import RateLimiter
 from parley.wire.requests import MessageCountTokensParams, MessageCreateParams, _MessageInputParams
-from parley.wire.responses import CacheCreation, Message, RawMessageStreamEvent, Usage
+from parley.wire.responses import (
+    CacheCreation,
+    Message,
+    MessageTokensCount,
+    RawMessageStreamEvent,
+    Usage,
+)
 
 log = logging.getLogger(__name__)
 # The events that are the model's answer (its first one is the time to first token).
@@ -71,8 +79,10 @@ class MessagesService:
         *,
         inference_geo: str,
         metrics: Metrics,
+        signer: ThinkingSigner,
     ) -> None:
         self.catalog = catalog
+        self.signer = signer
         self.metrics = metrics
         self.usage = usage
         self.limiter = limiter
@@ -105,6 +115,8 @@ class MessagesService:
                 f'inference_geo: "{params.inference_geo}" is not available on this '
                 f'deployment; it runs inference in "{self.inference_geo}"'
             )
+        edited = await self._edited(params, model, attachments)
+        params = edited.params
         caps = model.backend.capabilities
         generation = to_generation(
             params,
@@ -124,6 +136,7 @@ class MessagesService:
             ctx=ctx,
             batch=batch,
             citer=citer_for(attachments),
+            context_management=edited.context_management(),
         )
 
     async def admit(self, prepared: PreparedMessage) -> None:
@@ -179,12 +192,25 @@ class MessagesService:
             return self._proxy.stream(prepared, prepared.model.backend)
         return self.stream(prepared)
 
-    async def count_tokens(self, params: MessageCountTokensParams, ctx: CallContext) -> int:
+    async def count_tokens(
+        self, params: MessageCountTokensParams, ctx: CallContext
+    ) -> MessageTokensCount:
         model, media = self._checked(params, ctx)
         if isinstance(model.backend, Passthrough):
             body = params.model_dump(mode="json", by_alias=True, exclude_unset=True)
-            return await model.backend.count_body(body, ctx.betas)
+            return MessageTokensCount(input_tokens=await model.backend.count_body(body, ctx.betas))
         attachments = await self.documents.load(media, ctx.principal.workspace_id)
+        edited = await self._edited(params, model, attachments)
+        tokens = await self._count(edited.params, model, attachments)
+        if edited.original_input_tokens is None:
+            return MessageTokensCount(input_tokens=tokens)
+        original = {"original_input_tokens": edited.original_input_tokens}
+        return MessageTokensCount(input_tokens=tokens, context_management=original)
+
+    async def _count(
+        self, params: _MessageInputParams, model: ServedModel, attachments: Attachments
+    ) -> int:
+        """The prompt tokens of ``params`` on ``model``, as generation would see them."""
         generation = to_generation(
             params,
             model=model.id,
@@ -193,6 +219,17 @@ class MessagesService:
             attachments=attachments,
         )
         return await model.backend.count_tokens(generation)
+
+    async def _edited(self, params: P, model: ServedModel, attachments: Attachments) -> Edited[P]:
+        """``params`` after its context-management edits. A passthrough's upstream gets
+        the body as it is and applies them itself."""
+        if isinstance(model.backend, Passthrough):
+            return Edited(params)
+
+        async def count(edited: _MessageInputParams) -> int:
+            return await self._count(edited, model, attachments)
+
+        return await apply_edits(params, count)
 
     def _checked(
         self, params: _MessageInputParams, ctx: CallContext
@@ -207,6 +244,8 @@ class MessagesService:
         )
         media = scan(params.messages)
         check_request(params, traits, media)
+        if not isinstance(model.backend, Passthrough):  # an upstream checks its own
+            self.signer.check(params.messages)
         return model, media
 
     def _assembler(self, prepared: PreparedMessage) -> MessageAssembler:
@@ -215,6 +254,8 @@ class MessagesService:
             model=prepared.model.id,
             usage=Usage(input_tokens=0, output_tokens=0),
             citer=prepared.citer,
+            context_management=prepared.context_management,
+            sign=self.signer.sign,
         )
         if prepared.params.diagnostics is not None:
             # Parley does not diagnose prompt-cache misses; say so rather than stay silent.

@@ -31,6 +31,7 @@ from parley.backends.base import (
     GenerationRequest,
     ImagePart,
     Part,
+    Reasoning,
     Sampling,
     TextPart,
     ToolCallPart,
@@ -55,7 +56,11 @@ from parley.wire.content import (
     ToolResultBlockParam,
     ToolUseBlockParam,
 )
-from parley.wire.requests import MessageCreateParams, _MessageInputParams
+from parley.wire.requests import (
+    MessageCreateParams,
+    ThinkingConfigEnabledParam,
+    _MessageInputParams,
+)
 from parley.wire.tools import AnthropicToolParam, ClientToolParam, ToolChoiceParam, ToolParam
 
 BILLING_HEADER_PREFIX = "x-anthropic-billing-header:"
@@ -88,6 +93,7 @@ def to_generation(
         stop_sequences=tuple(create.stop_sequences or ()) if create else (),
         sampling=_sampling(create, default_sampling),
         json_schema=_json_schema(params),
+        reasoning=_reasoning(params),
     )
 
 
@@ -151,6 +157,16 @@ def _sampling(params: MessageCreateParams | None, default: Sampling) -> Sampling
         return default
     temperature = params.temperature if params.temperature is not None else 1.0
     return Sampling(temperature=temperature, top_p=params.top_p, top_k=params.top_k)
+
+
+def _reasoning(params: _MessageInputParams) -> Reasoning:
+    effort = params.output_config.effort if params.output_config else None
+    thinking = params.thinking
+    if isinstance(thinking, ThinkingConfigEnabledParam):
+        return Reasoning("enabled", budget_tokens=thinking.budget_tokens, effort=effort)
+    if thinking is None or thinking.type == "disabled":
+        return Reasoning("disabled", effort=effort)
+    return Reasoning("adaptive", effort=effort)  # adaptive, between_tools
 
 
 def _json_schema(params: _MessageInputParams) -> dict[str, object] | None:

@@ -85,8 +85,37 @@ class DiagnosticsParam(WireModel):
     previous_message_id: str | None = None
 
 
-class ContextManagementEdit(LenientWireModel):
-    type: Literal["clear_tool_uses_20250919", "clear_thinking_20251015", "compact_20260112"]
+class InputTokensParam(WireModel):
+    type: Literal["input_tokens"]
+    value: int = Field(ge=0)
+
+
+class ToolUsesParam(WireModel):
+    type: Literal["tool_uses"]
+    value: int = Field(ge=0)
+
+
+class ClearToolUsesEditParam(WireModel):
+    """``clear_tool_uses_20250919``: older tool results (and optionally inputs) replaced by
+    a placeholder once the conversation passes ``trigger``."""
+
+    type: Literal["clear_tool_uses_20250919"]
+    trigger: Annotated[InputTokensParam | ToolUsesParam, Field(discriminator="type")] | None = None
+    keep: ToolUsesParam | None = None
+    clear_at_least: InputTokensParam | None = None
+    exclude_tools: list[str] | None = None
+    clear_tool_inputs: bool | list[str] | None = None
+
+
+class OtherContextEditParam(LenientWireModel):
+    """The edits Parley accepts only to apply as documented elsewhere, or to refuse."""
+
+    type: Literal["clear_thinking_20251015", "compact_20260112"]
+
+
+ContextManagementEdit = Annotated[
+    ClearToolUsesEditParam | OtherContextEditParam, Field(discriminator="type")
+]
 
 
 class ContextManagementConfigParam(WireModel):

@@ -58,6 +58,8 @@ class Usage(BaseModel):
     server_tool_use: dict[str, int] | None = None
     service_tier: Literal["standard", "priority", "batch"] = "standard"
     inference_geo: str | None = None
+    # Of output_tokens, how many were thinking; only for a model that can think.
+    output_tokens_details: dict[str, int] | None = None
 
 
 class Message(BaseModel):
@@ -79,11 +81,17 @@ class Message(BaseModel):
         for optional in ("diagnostics", "context_management"):
             if data[optional] is None:
                 del data[optional]
+        if data["usage"]["output_tokens_details"] is None:
+            del data["usage"]["output_tokens_details"]
         return data
 
 
 class MessageTokensCount(BaseModel):
     input_tokens: int
+    context_management: dict[str, Any] | None = None  # beta: when edits were asked for
+
+    def to_wire(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
 
 
 # --- stream events (reference §3) -------------------------------------------------
@@ -150,12 +158,14 @@ class MessageDeltaUsage(BaseModel):
     input_tokens: int | None = None
     cache_creation_input_tokens: int | None = None
     cache_read_input_tokens: int | None = None
+    output_tokens_details: dict[str, int] | None = None  # left out when None
 
 
 class RawMessageDeltaEvent(BaseModel):
     type: Literal["message_delta"] = "message_delta"
     delta: MessageDeltaFields
     usage: MessageDeltaUsage
+    context_management: dict[str, Any] | None = None  # beta: left out when None
 
 
 class RawMessageStopEvent(BaseModel):

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from parley.wire.responses import (
     InputJSONDelta,
     RawContentBlockDeltaEvent,
+    RawMessageDeltaEvent,
     RawMessageStartEvent,
     TextDelta,
 )
@@ -36,6 +37,11 @@ def payload(event: BaseModel) -> dict[str, Any]:
     if isinstance(event, RawMessageStartEvent):
         return {"type": event.type, "message": event.message.to_wire()}
     data: dict[str, Any] = event.model_dump(mode="json")
+    if isinstance(event, RawMessageDeltaEvent):
+        if event.context_management is None:
+            del data["context_management"]
+        if event.usage.output_tokens_details is None:
+            del data["usage"]["output_tokens_details"]
     return data
 
 
@@ -63,5 +69,8 @@ def encode(event: BaseModel) -> bytes:
             return (_JSON_DELTA % (event.index, json.dumps(delta.partial_json))).encode()
     if isinstance(event, RawMessageStartEvent):
         return frame(event.type, payload(event))
+    if isinstance(event, RawMessageDeltaEvent):  # optional beta fields left out
+        data = json.dumps(payload(event), separators=(",", ":"), ensure_ascii=False)
+        return f"event: {event.type}\ndata: {data}\n\n".encode()
     kind = getattr(event, "type", "message")
     return f"event: {kind}\ndata: {event.model_dump_json()}\n\n".encode()

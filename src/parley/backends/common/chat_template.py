@@ -16,6 +16,10 @@ format, the widely trained Hermes convention:
 Either way the model answers in the ``<tool_call>`` form that ``output.py`` parses and
 ``grammar.py`` constrains. With ``tool_choice: none`` tools are left out of the prompt.
 
+Thinking. For a reasoning model (``thinking`` markers set) the template gets
+``enable_thinking`` (Qwen3's variable), and a request that does not ask for thinking
+has its section closed as ``thinking.py`` describes.
+
 A final assistant turn is a prefill: the rest of the conversation is rendered with the
 generation prompt and the prefill text appended, so the model continues it.
 
@@ -45,6 +49,7 @@ from parley.backends.base import (
     ToolSpec,
     Turn,
 )
+from parley.backends.common.thinking import ThinkingMarkers
 
 # Used for GGUFs that carry no chat template at all: plain ChatML.
 CHATML = (
@@ -118,7 +123,14 @@ def call_text(name: str, arguments: dict[str, Any]) -> str:
 class ChatTemplate:
     """A compiled Jinja chat template, rendered the way Hugging Face renders it."""
 
-    def __init__(self, source: str | None, *, bos_token: str, eos_token: str) -> None:
+    def __init__(
+        self,
+        source: str | None,
+        *,
+        bos_token: str,
+        eos_token: str,
+        thinking: ThinkingMarkers | None = None,
+    ) -> None:
         env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
         env.filters["tojson"] = _tojson
         env.globals["raise_exception"] = _raise
@@ -129,6 +141,7 @@ class ChatTemplate:
         self._eos = eos_token
         # A template that mentions `tools` renders tool definitions itself.
         self.native_tools = "tools" in self.source
+        self.thinking = thinking
 
     def render(self, request: GenerationRequest) -> str:
         """The full prompt text for ``request`` (prefill appended when present)."""
@@ -173,7 +186,12 @@ class ChatTemplate:
         }
         if show_tools and self.native_tools:
             variables["tools"] = [_marked_function(t, marks) for t in tools]
+        thinks = request.reasoning.mode != "disabled"
+        if self.thinking is not None:
+            variables["enable_thinking"] = thinks
         text = self._template.render(**variables)
+        if self.thinking is not None and not thinks:
+            text = self.thinking.closed(text, template_decides="enable_thinking" in self.source)
         return text + (prefill or "")
 
     def _messages(

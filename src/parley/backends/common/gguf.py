@@ -100,18 +100,20 @@ class LlamaModel:
         raw = lc.llama_vocab_get_text(self.vocab, token)
         return raw.decode("utf-8", "replace") if raw else ""
 
-    def tokenize(self, text: str, *, prompt: bool = True) -> list[int]:
+    def tokenize(self, text: str, *, prompt: bool = True, special: bool | None = None) -> list[int]:
         """Tokens of a rendered prompt: BOS added as the model wants and special-token
-        text (``<|im_start|>``) parsed. With ``prompt=False``, tokens of plain text."""
+        text (``<|im_start|>``) parsed. With ``prompt=False``, tokens of plain text
+        (special-token text parsed too with ``special=True``)."""
         data = text.encode("utf-8")
         capacity = len(data) + 8
         bos = self.add_bos and prompt
+        parse = prompt if special is None else special
         buf = (lc.llama_token * capacity)()
-        n = lc.llama_tokenize(self.vocab, data, len(data), buf, capacity, bos, prompt)
+        n = lc.llama_tokenize(self.vocab, data, len(data), buf, capacity, bos, parse)
         if n < 0:
             capacity = -n
             buf = (lc.llama_token * capacity)()
-            n = lc.llama_tokenize(self.vocab, data, len(data), buf, capacity, bos, prompt)
+            n = lc.llama_tokenize(self.vocab, data, len(data), buf, capacity, bos, parse)
         return list(buf[:n])
 
     def piece(self, token: int, buf: ctypes.Array[ctypes.c_char]) -> bytes:

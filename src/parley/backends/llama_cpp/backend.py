@@ -29,10 +29,12 @@ from parley.backends.base import (
     GenerationRequest,
     Health,
     PromptProcessed,
+    Reasoning,
     Sampling,
 )
 from parley.backends.common.chat_template import ChatTemplate
 from parley.backends.common.gguf import LlamaModel, resolve_gguf
+from parley.backends.common.thinking import ThinkingSplitter, markers_for
 from parley.backends.llama_cpp.engine import Engine, EngineConfig, Job
 from parley.backends.llama_cpp.grammar import (
     GrammarSpec,
@@ -77,6 +79,15 @@ class LlamaCppOptions(BaseModel):
         1024, ge=0, description="Host memory for prompts evicted from slots (MiB); 0: off."
     )
     chat_template: str | None = Field(None, description="Jinja source overriding the GGUF's.")
+    thinking_markers: list[str] | None = Field(
+        None,
+        min_length=2,
+        max_length=2,
+        description=(
+            "A reasoning model's [start, end] thinking markers (default: <think> and "
+            "</think> when its chat template writes them; none otherwise)."
+        ),
+    )
     max_output_tokens: int | None = Field(
         None, ge=1, description="Most tokens one answer may have (default: the slot's context)."
     )
@@ -108,10 +119,12 @@ class LlamaCppBackend:
             flash_attention=_flash_attention(self.options),
             cache_ram_bytes=self.options.cache_ram_mib * 2**20,
         )
+        source = self.options.chat_template or model.chat_template()
         self._template = ChatTemplate(
-            self.options.chat_template or model.chat_template(),
+            source,
             bos_token=model.bos_text,
             eos_token=model.eos_text,
+            thinking=markers_for(source or "", self.options.thinking_markers),
         )
         self._engine = Engine(model, config)
         self._model = model
@@ -133,7 +146,7 @@ class LlamaCppBackend:
             max_output_tokens=min(self.options.max_output_tokens or window, window),
             tools=True,
             images=False,
-            thinking=False,
+            thinking=self._template is not None and self._template.thinking is not None,
             structured_output=True,
             parallel_sequences=engine.config.slots,
         )
@@ -159,7 +172,7 @@ class LlamaCppBackend:
         engine = self._ready()
         if request.priority == "interactive" and engine.queued() >= self.options.max_queue:
             raise OverloadedError("Overloaded")
-        tokens, marks, sampler = await asyncio.to_thread(self._prepare, request)
+        tokens, marks, sampler, inside = await asyncio.to_thread(self._prepare, request)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[list[BackendEvent] | ParleyError] = asyncio.Queue()
 
@@ -176,6 +189,8 @@ class LlamaCppBackend:
                 stop_sequences=request.stop_sequences,
                 parse_tools=bool(request.tools) and request.tool_mode.kind != "none",
                 calls_only=bool(request.tools) and request.tool_mode.kind == "required",
+                thinking=self._splitter(request, inside),
+                thinking_budget=request.reasoning.budget_tokens,
             ),
             deliver=deliver,
             batch_priority=request.priority == "batch",
@@ -206,20 +221,34 @@ class LlamaCppBackend:
 
     def _tokens(self, request: GenerationRequest) -> tuple[list[int], _Marks]:
         """Prompt tokens, and the token positions of cache breakpoints and block ends."""
+        tokens, marks, _ = self._rendered(request)
+        return tokens, marks
+
+    def _rendered(self, request: GenerationRequest) -> tuple[list[int], _Marks, bool]:
+        """``_tokens``, and whether the prompt leaves the model inside its thinking."""
         assert self._template is not None and self._model is not None
-        text, marks = self._template.render_marked(request)
+        text, marks = self._template.render_marked(_effective(request))
         tokens = self._model.tokenize(text)
         positions = self._model.token_positions(tokens, text, [offset for offset, _ in marks])
         breakpoints = tuple((p, k) for p, (_, k) in zip(positions, marks, strict=True) if k)
         boundaries = tuple(p for p, (_, k) in zip(positions, marks, strict=True) if k is None)
-        return tokens, (breakpoints, boundaries)
+        thinking = self._template.thinking
+        inside = thinking is not None and thinking.opens_thinking(text)
+        return tokens, (breakpoints, boundaries), inside
 
-    def _prepare(self, request: GenerationRequest) -> tuple[list[int], _Marks, Any]:
-        tokens, marks = self._tokens(request)
+    def _prepare(self, request: GenerationRequest) -> tuple[list[int], _Marks, Any, bool]:
+        tokens, marks, inside = self._rendered(request)
         window = self._ready().ctx_per_slot
         if len(tokens) >= window:
             raise prompt_too_long(len(tokens), window)
-        return tokens, marks, self._sampler(request)
+        return tokens, marks, self._sampler(request), inside
+
+    def _splitter(self, request: GenerationRequest, inside: bool) -> ThinkingSplitter | None:
+        """The thinking section's splitter, when this answer may think."""
+        markers = self._template.thinking if self._template is not None else None
+        if markers is None or _effective(request).reasoning.mode == "disabled":
+            return None
+        return ThinkingSplitter(markers, inside=inside)
 
     def _sampler(self, request: GenerationRequest) -> Any:
         assert self._model is not None
@@ -288,3 +317,12 @@ def _sampling_chain(sampling: Sampling) -> list[Any]:
     chain.append(lc.llama_sampler_init_temp(sampling.temperature))
     chain.append(lc.llama_sampler_init_dist(seed))
     return chain
+
+
+def _effective(request: GenerationRequest) -> GenerationRequest:
+    """``request`` as served: a grammar that applies from the first token (structured
+    output, a forced tool call) leaves no room for thinking, so the model does not."""
+    constrained = request.json_schema is not None or request.tool_mode.kind == "required"
+    if constrained and request.reasoning.mode != "disabled":
+        return replace(request, reasoning=Reasoning("disabled"))
+    return request

@@ -350,7 +350,12 @@ class Engine:
         token = lc.llama_sampler_sample(job.sampler, self._ctx, index)
         job.produced += 1
         if self.model.is_eog(token):
-            self._finish(slot, "tool_use" if job.output.tool_calls else "end_turn", [])
+            closing = job.output.closing(model_ended=True)
+            events: list[BackendEvent] = []
+            if closing is not None and self._close_thinking(slot, None, closing, events):
+                job.deliver(events)
+                return
+            self._finish(slot, "tool_use" if job.output.tool_calls else "end_turn", events)
             return
         events = job.output.feed(self.model.piece(token, self._piece_buf))
         if job.output.stop_sequence is not None:
@@ -362,9 +367,34 @@ class Engine:
         elif len(slot.cached) + 1 >= self.ctx_per_slot:
             self._finish(slot, "context_window", events)
         else:
-            slot.next_token = token
+            closing = job.output.closing()
+            if closing is None:
+                slot.next_token = token
+            elif not self._close_thinking(slot, token, closing, events):
+                self._finish(slot, "max_tokens", events)
+                return
             if events:
                 job.deliver(events)
+
+    def _close_thinking(
+        self, slot: Slot, token: int | None, text: str, events: list[BackendEvent]
+    ) -> bool:
+        """The thinking section ends for the model: ``text`` (the end marker) is decoded
+        after ``token`` (the one just sampled; None for an end of turn, which is not
+        kept) as if the model had written it, and the model answers from there. False
+        when ``max_tokens`` leaves no room for it (the answer ends there)."""
+        job = slot.job
+        assert job is not None
+        forced = self.model.tokenize(text, prompt=False, special=True)
+        if job.produced + len(forced) >= job.max_tokens:
+            return False
+        for forced_token in forced:
+            lc.llama_sampler_accept(job.sampler, forced_token)
+        job.produced += len(forced)
+        # Decoded like a prompt's tail: sampling resumes from the last one's logits.
+        slot.pending = forced if token is None else [token, *forced]
+        events += job.output.feed_text(text)
+        return True
 
     def _finish(self, slot: Slot, reason: FinishReason, events: list[BackendEvent]) -> None:
         job = slot.job
@@ -373,7 +403,15 @@ class Engine:
         stop = job.output.stop_sequence
         if stop is not None:
             reason = "stop_sequence"
-        events.append(Finished(reason=reason, output_tokens=job.produced, stop_sequence=stop))
+        thinking = job.output.thinking_tokens if job.output.thinks else None
+        events.append(
+            Finished(
+                reason=reason,
+                output_tokens=job.produced,
+                stop_sequence=stop,
+                thinking_tokens=thinking,
+            )
+        )
         job.deliver(events)
         self._release(slot)
 

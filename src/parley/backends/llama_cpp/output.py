@@ -2,8 +2,14 @@
 
 Runs on the engine thread, token by token, so a stop sequence ends decoding at once
 rather than a few tokens later. The stages: incremental UTF-8 decoding (a character
-split across tokens is emitted whole), the tool-call parser, then stop sequences,
-which apply to text only, never inside a tool call's JSON.
+split across tokens is emitted whole), the thinking section of a reasoning model
+(``common/thinking.py``), the tool-call parser, then stop sequences, which apply to the
+answer's text only, never to thinking or inside a tool call's JSON.
+
+Thinking is counted in tokens as it is fed (``thinking_tokens``). When a budget is set
+and spent with the section still open, or the model ends its turn inside it, ``closing``
+gives the text that closes it: the engine decodes those tokens as if the model had
+written them, and the model goes on to answer.
 
 A small model that has made a call tends to make it again, word for word, until
 ``max_tokens`` (an agent would then run the tool twice). So every call after the first
@@ -18,16 +24,32 @@ from __future__ import annotations
 import codecs
 import json
 
-from parley.backends.base import BackendEvent, TextChunk, ToolCallEnd, ToolCallStart
+from parley.backends.base import (
+    BackendEvent,
+    TextChunk,
+    ThinkingChunk,
+    ToolCallEnd,
+    ToolCallStart,
+)
 from parley.backends.common.stops import StopMatcher
+from parley.backends.common.thinking import ThinkingSplitter
 from parley.backends.common.toolcalls import ParserEvent, ToolCallParser
 
 
 class OutputPipeline:
     def __init__(
-        self, *, stop_sequences: tuple[str, ...], parse_tools: bool, calls_only: bool = False
+        self,
+        *,
+        stop_sequences: tuple[str, ...],
+        parse_tools: bool,
+        calls_only: bool = False,
+        thinking: ThinkingSplitter | None = None,
+        thinking_budget: int | None = None,
     ) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._thinking = thinking
+        self._budget = thinking_budget
+        self.thinking_tokens = 0
         self._parser = ToolCallParser(enabled=parse_tools, calls_only=calls_only)
         self._stops = StopMatcher(stop_sequences)
         self.tool_calls = 0
@@ -40,13 +62,34 @@ class OutputPipeline:
 
     def feed(self, piece: bytes) -> list[BackendEvent]:
         """Events for one token's bytes; sets ``stop_sequence`` when one is hit."""
-        return self._route(self._parser.feed(self._decoder.decode(piece)))
+        if self._thinking is not None and self._thinking.inside:
+            self.thinking_tokens += 1
+        return self._text(self._decoder.decode(piece))
+
+    @property
+    def thinks(self) -> bool:
+        """Whether this answer may have a thinking section (``thinking_tokens`` counts)."""
+        return self._thinking is not None
+
+    def closing(self, *, model_ended: bool = False) -> str | None:
+        """The text that ends the thinking section, once its budget is spent or when the
+        model ends its turn inside it (it is then closed for the model, which answers)."""
+        spent = self._budget is not None and self.thinking_tokens >= self._budget
+        if self._thinking is None or not self._thinking.inside or not (spent or model_ended):
+            return None
+        return f"\n{self._thinking.markers.end}\n\n"
+
+    def feed_text(self, text: str) -> list[BackendEvent]:
+        """Events for text decoded as the model's own (a thinking section closed for it)."""
+        return self._text(text)
 
     def finish(self) -> list[BackendEvent]:
         """Events still held back when generation ends."""
         if self.repeated:
             return []
-        events = self._route(self._parser.feed(self._decoder.decode(b"", final=True)))
+        events = self._text(self._decoder.decode(b"", final=True))
+        if self._thinking is not None:
+            events += self._split(self._thinking.finish())
         if self.stop_sequence is None:
             self._ending = True  # a call closed now was cut short: not a repeat
             events += self._route(self._parser.finish())
@@ -54,6 +97,20 @@ class OutputPipeline:
             tail = self._stops.flush()
             if tail:
                 events.append(TextChunk(tail))
+        return events
+
+    def _text(self, text: str) -> list[BackendEvent]:
+        if self._thinking is None:
+            return self._route(self._parser.feed(text))
+        return self._split(self._thinking.feed(text))
+
+    def _split(self, parts: list[TextChunk | ThinkingChunk]) -> list[BackendEvent]:
+        events: list[BackendEvent] = []
+        for part in parts:
+            if isinstance(part, ThinkingChunk):
+                events.append(part)
+            else:
+                events += self._route(self._parser.feed(part.text))
         return events
 
     def _route(self, parsed: list[ParserEvent]) -> list[BackendEvent]:

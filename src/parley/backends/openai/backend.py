@@ -48,6 +48,7 @@ from parley.backends.common.upstream import (
 from parley.backends.common.upstream import lines as upstream_lines
 from parley.backends.openai.chat_completions import (
     ChunkReader,
+    ReasoningDialect,
     chat_messages,
     chat_request,
     continuation,
@@ -70,6 +71,16 @@ class OpenAIOptions(UpstreamOptions):
         '"hf:<model directory>".',
     )
     health_path: str = Field("/v1/models", description="What the health check asks for.")
+    reasoning: ReasoningDialect = Field(
+        "none",
+        description='How the request\'s thinking reaches the upstream: "none" (a model that '
+        'does not reason), "reasoning_effort" (OpenAI\'s field, as vLLM and SGLang take it '
+        'for gpt-oss), or "enable_thinking" (chat_template_kwargs, as vLLM, SGLang and '
+        "llama-server take it for Qwen3 and DeepSeek templates).",
+    )
+
+    def capabilities(self) -> Capabilities:
+        return replace(super().capabilities(), thinking=self.reasoning != "none")
 
     @field_validator("tokenizer")
     @classmethod
@@ -123,7 +134,7 @@ class OpenAIBackend:
             replica, response = await self.pool.send(
                 self._client,
                 "/v1/chat/completions",
-                body=chat_request(attempt, self.options.model),
+                body=chat_request(attempt, self.options.model, self.options.reasoning),
                 headers=self._headers(),
                 affinity=affinity_key(request),
             )

@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from parley.backends.base import (
     BackendEvent,
@@ -28,6 +28,7 @@ from parley.backends.base import (
     GenerationRequest,
     ImagePart,
     PromptProcessed,
+    Reasoning,
     TextChunk,
     TextPart,
     ThinkingChunk,
@@ -48,7 +49,14 @@ FINISH: dict[str, FinishReason] = {
 }
 
 
-def chat_request(request: GenerationRequest, model: str) -> dict[str, Any]:
+ReasoningDialect = Literal["none", "reasoning_effort", "enable_thinking"]
+# An upstream's effort for a thinking budget (enabled thinking without an effort).
+_BUDGET_EFFORT = ((4096, "low"), (16384, "medium"))
+
+
+def chat_request(
+    request: GenerationRequest, model: str, reasoning: ReasoningDialect = "none"
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "model": model,
         "messages": chat_messages(request),
@@ -65,6 +73,7 @@ def chat_request(request: GenerationRequest, model: str) -> dict[str, Any]:
         body["seed"] = request.sampling.seed
     if request.stop_sequences:
         body["stop"] = list(request.stop_sequences)
+    body |= reasoning_fields(request.reasoning, reasoning)
     if request.tools:
         body["tools"] = [
             {
@@ -273,3 +282,25 @@ def continuation(request: GenerationRequest, text: str, used_tokens: int) -> Gen
     return replace(
         request, turns=(*turns, answered), max_tokens=max(1, request.max_tokens - used_tokens)
     )
+
+
+def reasoning_fields(reasoning: Reasoning, dialect: ReasoningDialect) -> dict[str, Any]:
+    """The request's thinking in the upstream's words. ``reasoning_effort`` has no "off":
+    thinking disabled asks for "low"; enabled asks for the request's effort, else one for
+    its budget; adaptive for the effort, else the upstream's default. ``enable_thinking``
+    turns the template's thinking on or off, and passes the budget as ``thinking_budget``
+    (which templates that know it, such as Qwen3's, honour)."""
+    if dialect == "reasoning_effort":
+        effort = {"xhigh": "high", "max": "high"}.get(reasoning.effort or "", reasoning.effort)
+        if reasoning.mode == "disabled":
+            return {"reasoning_effort": "low"}
+        if effort is None and reasoning.budget_tokens is not None:
+            budget = reasoning.budget_tokens
+            effort = next((e for limit, e in _BUDGET_EFFORT if budget <= limit), "high")
+        return {"reasoning_effort": effort} if effort else {}
+    if dialect == "enable_thinking":
+        kwargs: dict[str, Any] = {"enable_thinking": reasoning.mode != "disabled"}
+        if reasoning.mode == "enabled" and reasoning.budget_tokens is not None:
+            kwargs["thinking_budget"] = reasoning.budget_tokens
+        return {"chat_template_kwargs": kwargs}
+    return {}

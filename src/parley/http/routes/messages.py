@@ -15,7 +15,6 @@ from parley.http.routes.body import parse_body
 from parley.http.sse import Framing, start_stream
 from parley.messages.context import CallContext
 from parley.wire.requests import MessageCountTokensParams, MessageCreateParams
-from parley.wire.responses import MessageTokensCount
 
 router = APIRouter()
 T = TypeVar("T")
@@ -78,8 +77,8 @@ async def count_tokens(
 
 async def count(params: MessageCountTokensParams, ctx: CallContext, svc: Services) -> JSONResponse:
     headers = await svc.messages.count_headers(ctx)
-    tokens = await svc.messages.count_tokens(params, ctx)
-    return JSONResponse(MessageTokensCount(input_tokens=tokens).model_dump(), headers=headers)
+    counted = await svc.messages.count_tokens(params, ctx)
+    return JSONResponse(counted.to_wire(), headers=headers)
 
 
 async def unless_disconnected(request: Request, work: Awaitable[T]) -> T | None:

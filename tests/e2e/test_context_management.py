@@ -1,0 +1,98 @@
+"""Context management on the bundled model (8,192-token window), through the SDK's beta
+messages: a 30-turn tool loop whose whole history is far past the window runs to the
+end with ``clear_tool_uses_20250919``, and count_tokens says what the edit saved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anthropic
+import pytest
+
+from tests.support import sdk_client
+
+pytestmark = pytest.mark.slow
+
+MODEL = "smollm2-135m-instruct"
+WINDOW = 8192
+BETA = "context-management-2025-06-27"
+TOOL = {
+    "name": "read_page",
+    "description": "Read one page of the manual.",
+    "input_schema": {
+        "type": "object",
+        "properties": {"page": {"type": "integer"}},
+        "required": ["page"],
+    },
+}
+CLEAR = {
+    "edits": [
+        {
+            "type": "clear_tool_uses_20250919",
+            "trigger": {"type": "input_tokens", "value": 2000},
+            "keep": {"type": "tool_uses", "value": 2},
+        }
+    ]
+}
+
+
+def page(n: int) -> str:
+    """About 300 tokens of text: thirty pages are more than the window."""
+    return f"Page {n}. " + " ".join(
+        f"Paragraph {n}.{k} describes valve {k * n} and its pressure rating." for k in range(20)
+    )
+
+
+@pytest.mark.timeout(900)  # thirty turns of a few thousand tokens each, on a busy machine
+async def test_a_30_turn_tool_loop_stays_inside_the_window(model_app: Any) -> None:
+    sdk = sdk_client(model_app)
+    messages: list[dict[str, Any]] = [
+        {"role": "user", "content": "Read the manual page by page, one call per page."}
+    ]
+    request: dict[str, Any] = {
+        "model": MODEL,
+        "tools": [TOOL],
+        "tool_choice": {"type": "tool", "name": "read_page", "disable_parallel_tool_use": True},
+        "context_management": CLEAR,
+        "betas": [BETA],
+    }
+    for turn in range(30):
+        message = await sdk.beta.messages.create(max_tokens=48, messages=messages, **request)
+        assert message.usage.input_tokens < WINDOW
+        use = message.content[0]
+        assert use.type == "tool_use"
+        messages.append({"role": "assistant", "content": [use.model_dump(exclude_none=True)]})
+        messages.append(
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": use.id, "content": page(turn)}],
+            }
+        )
+        assert message.context_management is not None
+        if turn >= 8:  # long past 2,000 tokens: each turn clears all but the last two
+            (applied,) = message.context_management.applied_edits
+            assert applied.type == "clear_tool_uses_20250919"
+            assert applied.cleared_tool_uses == turn - 2
+            assert applied.cleared_input_tokens > 0
+
+    # The history the client holds is past the window; without the edit it is refused.
+    plain = {k: v for k, v in request.items() if k not in ("context_management", "betas")}
+    whole = await sdk.messages.count_tokens(messages=messages, **plain)  # type: ignore[arg-type]
+    assert whole.input_tokens > WINDOW
+    with pytest.raises(anthropic.BadRequestError) as info:
+        await sdk.messages.create(max_tokens=48, messages=messages, **plain)  # type: ignore[arg-type]
+    assert "prompt is too long" in info.value.message
+
+    counted = await sdk.beta.messages.count_tokens(messages=messages, **request)
+    assert counted.input_tokens < WINDOW
+    assert counted.context_management is not None
+    assert counted.context_management.original_input_tokens == whole.input_tokens
+
+    # Streamed, the edit is reported in message_delta and the final message has it.
+    async with sdk.beta.messages.stream(max_tokens=48, messages=messages, **request) as stream:
+        final = await stream.get_final_message()
+    assert final.usage.input_tokens == counted.input_tokens
+    assert final.context_management is not None
+    (applied,) = final.context_management.applied_edits
+    assert applied.cleared_tool_uses == 28
+    assert applied.cleared_input_tokens == whole.input_tokens - counted.input_tokens
