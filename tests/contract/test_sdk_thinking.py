@@ -36,10 +36,12 @@ def think_then_answer(request: GenerationRequest) -> list[BackendEvent]:
 
 @pytest.fixture
 async def thinker(tmp_path: Path) -> Any:
-    settings = make_settings(tmp_path, models=[{"id": MODEL, "backend": "scripted"}])
+    models = [{"id": MODEL, "backend": "scripted"}, {"id": "plain", "backend": "scripted"}]
+    settings = make_settings(tmp_path, models=models)
     caps = Capabilities(context_window=4096, max_output_tokens=2048, thinking=True)
     backend = ScriptedBackend(think_then_answer, capabilities=caps)
-    async with running(create_app(settings, backends={MODEL: backend})) as app:
+    backends = {MODEL: backend, "plain": ScriptedBackend()}
+    async with running(create_app(settings, backends=backends)) as app:
         yield app, backend
 
 
@@ -119,3 +121,16 @@ async def test_no_thinking_asked_none_given(thinker: Any) -> None:
     assert [b.type for b in message.content] == ["text"]
     assert backend.requests[-1].reasoning.mode == "disabled"
     assert message.usage.output_tokens_details is None
+
+
+async def test_a_model_that_does_not_think_drops_replayed_thinking_unchecked(thinker: Any) -> None:
+    # A conversation begun elsewhere (hosted Claude's signatures) can go on here.
+    app, _ = thinker
+    foreign = {"type": "thinking", "thinking": "Let me see.", "signature": "EqQBCgIYAhIM1gbcDa9G"}
+    messages = [
+        ASK,
+        {"role": "assistant", "content": [foreign, {"type": "text", "text": "Four."}]},
+        {"role": "user", "content": "And 3+3?"},
+    ]
+    message = await sdk_client(app).messages.create(model="plain", max_tokens=50, messages=messages)
+    assert message.content[0].type == "text"

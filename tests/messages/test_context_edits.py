@@ -173,3 +173,10 @@ async def test_no_edits_means_no_counting() -> None:
     sent = MessageCountTokensParams.model_validate({"model": "m", "messages": loop(3)})
     edited = await apply_edits(sent, refuse)
     assert edited.params is sent and edited.context_management() is None
+
+
+async def test_fewer_uses_than_keep_clears_nothing() -> None:
+    edit = {**EDIT, "trigger": {"type": "input_tokens", "value": 10}}  # keep: 3 by default
+    edited = await apply_edits(params(loop(2), edit), count)
+    assert edited.applied == ()
+    assert all(t.startswith("word") for t in results(edited.params))

@@ -225,7 +225,7 @@ def test_prefill_continues_the_final_message() -> None:
         (
             Reasoning("enabled", budget_tokens=2048),
             "enable_thinking",
-            {"chat_template_kwargs": {"enable_thinking": True, "thinking_budget": 2048}},
+            {"chat_template_kwargs": {"enable_thinking": True}},
         ),
         (
             Reasoning("adaptive"),

@@ -39,6 +39,8 @@ def test_markers_come_from_the_template_or_configuration() -> None:
 def test_closing_a_section_for_dont_think() -> None:
     assert THINK.opens_thinking("<|im_start|>assistant\n<think>\n")
     assert not THINK.opens_thinking("<think>\n\n</think>\n\n")
+    # A marker the user wrote is not the generation prompt opening a section.
+    assert not THINK.opens_thinking("user: what does <think> do?\nassistant:\n")
     # Opened by the generation prompt: closed. Not opened: an empty section, unless the
     # template has its own switch (enable_thinking), which then already did it.
     assert THINK.closed("a<think>\n", template_decides=False) == "a<think>\n\n</think>\n\n"

@@ -109,7 +109,7 @@ def _cleared(params: P, edit: ClearToolUsesEditParam, tokens: int) -> tuple[P, i
         return None
     keep = edit.keep.value if edit.keep else DEFAULT_KEEP
     kept = set(edit.exclude_tools or ())
-    older = uses[: len(uses) - keep] if keep else uses
+    older = uses[: max(0, len(uses) - keep)]
     chosen = {use.id: use.name for use in older if use.name not in kept}
     if not chosen:
         return None

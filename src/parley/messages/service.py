@@ -244,7 +244,9 @@ class MessagesService:
         )
         media = scan(params.messages)
         check_request(params, traits, media)
-        if not isinstance(model.backend, Passthrough):  # an upstream checks its own
+        # Only a reasoning model's own thinking is checked (a passthrough's upstream checks
+        # its own); a model that does not think drops replayed thinking unread.
+        if model.backend.capabilities.thinking and not isinstance(model.backend, Passthrough):
             self.signer.check(params.messages)
         return model, media
 

@@ -14,7 +14,9 @@ cannot read or check, so they are refused the same way.
 The secret is ``auth.signing_secret``; without one, the first start writes a random
 one to ``<data_dir>/thinking-signing.key``. Processes that serve one deployment must
 share it (set it, or share the data directory), as they share keys and the database.
-Models behind a passthrough backend get the blocks as they are; their upstream checks.
+Only reasoning models' requests are checked: a model that does not think drops replayed
+thinking unread (a conversation begun with hosted Claude can go on here), and models
+behind a passthrough backend get the blocks as they are, for their upstream to check.
 """
 
 from __future__ import annotations
@@ -44,11 +46,11 @@ class ThinkingSigner:
             return cls(configured.encode())
         path = data_dir / KEY_FILE
         if not path.exists():
-            data_dir.mkdir(parents=True, exist_ok=True)
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "w") as handle:
-                handle.write(secrets.token_hex(32))
-        return cls(path.read_text().strip().encode())
+            _write_once(path, secrets.token_hex(32))
+        key = path.read_text().strip()
+        if not key:
+            raise RuntimeError(f"{path} is empty: delete it, or set auth.signing_secret")
+        return cls(key.encode())
 
     def sign(self, thinking: str) -> str:
         digest = hmac.new(self._secret, _LABEL + thinking.encode(), hashlib.sha256).digest()
@@ -71,3 +73,19 @@ class ThinkingSigner:
                     block.thinking, block.signature
                 ):
                     raise InvalidRequestError(f"{path}: Invalid `signature` in `thinking` block")
+
+
+def _write_once(path: Path, key: str) -> None:
+    """``key`` at ``path``, whole or not at all, unless another process got there first
+    (a server and a worker starting together): written aside, then linked into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    aside = path.with_name(f".{path.name}.{os.getpid()}")
+    descriptor = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(key)
+    try:
+        os.link(aside, path)
+    except FileExistsError:
+        pass  # the other process's key stands; both read it
+    finally:
+        aside.unlink()

@@ -30,8 +30,9 @@ class ThinkingMarkers:
     end: str
 
     def opens_thinking(self, prompt: str) -> bool:
-        """Whether ``prompt`` ends inside a thinking section (its last marker opens one)."""
-        return prompt.rfind(self.start) > prompt.rfind(self.end)
+        """Whether ``prompt``'s generation prompt opens a thinking section: it ends with
+        the start marker (a marker the user wrote earlier in the prompt does not count)."""
+        return prompt.rstrip().endswith(self.start)
 
     def closed(self, prompt: str, *, template_decides: bool) -> str:
         """``prompt`` with thinking turned off, where the template did not do it."""

@@ -352,7 +352,7 @@ class Engine:
         if self.model.is_eog(token):
             closing = job.output.closing(model_ended=True)
             events: list[BackendEvent] = []
-            if closing is not None and self._close_thinking(slot, None, closing, events):
+            if closing is not None and self._close_thinking(slot, None, closing, events) is None:
                 job.deliver(events)
                 return
             self._finish(slot, "tool_use" if job.output.tool_calls else "end_turn", events)
@@ -370,31 +370,35 @@ class Engine:
             closing = job.output.closing()
             if closing is None:
                 slot.next_token = token
-            elif not self._close_thinking(slot, token, closing, events):
-                self._finish(slot, "max_tokens", events)
+            elif (full := self._close_thinking(slot, token, closing, events)) is not None:
+                self._finish(slot, full, events)
                 return
             if events:
                 job.deliver(events)
 
     def _close_thinking(
         self, slot: Slot, token: int | None, text: str, events: list[BackendEvent]
-    ) -> bool:
+    ) -> FinishReason | None:
         """The thinking section ends for the model: ``text`` (the end marker) is decoded
         after ``token`` (the one just sampled; None for an end of turn, which is not
-        kept) as if the model had written it, and the model answers from there. False
-        when ``max_tokens`` leaves no room for it (the answer ends there)."""
+        kept) as if the model had written it, and the model answers from there. When
+        ``max_tokens`` or the slot's context leaves no room for it, the answer ends:
+        the reason is returned."""
         job = slot.job
         assert job is not None
         forced = self.model.tokenize(text, prompt=False, special=True)
+        decoded = [*([] if token is None else [token]), *forced]
         if job.produced + len(forced) >= job.max_tokens:
-            return False
-        for forced_token in forced:
-            lc.llama_sampler_accept(job.sampler, forced_token)
+            return "max_tokens"
+        if len(slot.cached) + len(decoded) + 1 >= self.ctx_per_slot:
+            return "context_window"
+        # Not fed to the sampler: a lazy tool-call grammar that the thinking set off
+        # would refuse the marker (llama.cpp throws); the model's own next token is.
         job.produced += len(forced)
         # Decoded like a prompt's tail: sampling resumes from the last one's logits.
-        slot.pending = forced if token is None else [token, *forced]
+        slot.pending = decoded
         events += job.output.feed_text(text)
-        return True
+        return None
 
     def _finish(self, slot: Slot, reason: FinishReason, events: list[BackendEvent]) -> None:
         job = slot.job

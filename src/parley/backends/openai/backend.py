@@ -52,6 +52,7 @@ from parley.backends.openai.chat_completions import (
     chat_messages,
     chat_request,
     continuation,
+    reasoning_fields,
 )
 from parley.errors import (
     AnswerBroken,
@@ -205,15 +206,20 @@ class OpenAIBackend:
             }
             if request.tools:
                 body["tools"] = chat_request(request, self.options.model)["tools"]
+            body |= self._template_switch(request)
             return int((await self._post("/tokenize", body))["count"])
         # "llama-server": its template, then its vocabulary.
-        prompt = (await self._post("/apply-template", {"messages": chat_messages(request)}))[
-            "prompt"
-        ]
+        applied = {"messages": chat_messages(request), **self._template_switch(request)}
+        prompt = (await self._post("/apply-template", applied))["prompt"]
         tokens = await self._post(
             "/tokenize", {"content": prompt, "add_special": True, "parse_special": True}
         )
         return len(tokens["tokens"])
+
+    def _template_switch(self, request: GenerationRequest) -> dict[str, Any]:
+        """The thinking switch the template gets in generation, so counts match it."""
+        fields = reasoning_fields(request.reasoning, self.options.reasoning)
+        return {k: v for k, v in fields.items() if k == "chat_template_kwargs"}
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         assert self._client is not None

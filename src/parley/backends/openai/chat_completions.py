@@ -288,8 +288,8 @@ def reasoning_fields(reasoning: Reasoning, dialect: ReasoningDialect) -> dict[st
     """The request's thinking in the upstream's words. ``reasoning_effort`` has no "off":
     thinking disabled asks for "low"; enabled asks for the request's effort, else one for
     its budget; adaptive for the effort, else the upstream's default. ``enable_thinking``
-    turns the template's thinking on or off, and passes the budget as ``thinking_budget``
-    (which templates that know it, such as Qwen3's, honour)."""
+    turns the template's thinking on or off; the budget has no standard field there, so
+    it is not enforced upstream (the answer's ``max_tokens`` still bounds it)."""
     if dialect == "reasoning_effort":
         effort = {"xhigh": "high", "max": "high"}.get(reasoning.effort or "", reasoning.effort)
         if reasoning.mode == "disabled":
@@ -299,8 +299,5 @@ def reasoning_fields(reasoning: Reasoning, dialect: ReasoningDialect) -> dict[st
             effort = next((e for limit, e in _BUDGET_EFFORT if budget <= limit), "high")
         return {"reasoning_effort": effort} if effort else {}
     if dialect == "enable_thinking":
-        kwargs: dict[str, Any] = {"enable_thinking": reasoning.mode != "disabled"}
-        if reasoning.mode == "enabled" and reasoning.budget_tokens is not None:
-            kwargs["thinking_budget"] = reasoning.budget_tokens
-        return {"chat_template_kwargs": kwargs}
+        return {"chat_template_kwargs": {"enable_thinking": reasoning.mode != "disabled"}}
     return {}
