@@ -120,9 +120,7 @@ async def build_services(
     await blobs.cleanup()
     files = FileService(db, blobs, settings.files)
     secret = settings.auth.signing_secret
-    signer = ThinkingSigner.for_deployment(
-        secret.get_secret_value() if secret else None, settings.data_dir
-    )
+    signer = ThinkingSigner.for_deployment(secret.get_secret_value() if secret else None)
     messages = MessagesService(
         catalog,
         recorder,

@@ -227,7 +227,7 @@ class AuthSettings(_Section):
     signing_secret: SecretStr | None = Field(
         None,
         description="Secret that signs thinking blocks; every process of a deployment needs "
-        "the same (default: one generated in <data_dir>/thinking-signing.key).",
+        "the same (default: a random one per process, lost when it restarts).",
     )
 
 

@@ -11,9 +11,10 @@ conversation it came from, and it says nothing to anyone without the secret.
 ``redacted_thinking`` blocks hold another provider's encrypted thinking, which Parley
 cannot read or check, so they are refused the same way.
 
-The secret is ``auth.signing_secret``; without one, the first start writes a random
-one to ``<data_dir>/thinking-signing.key``. Processes that serve one deployment must
-share it (set it, or share the data directory), as they share keys and the database.
+The secret is ``auth.signing_secret``. Without one, each process makes a random one
+when it starts and keeps it in memory only (no secret is ever written to the data
+directory): its blocks verify until it restarts, and only on it. A deployment of
+several processes, or one whose conversations outlive a restart, sets the secret.
 Only reasoning models' requests are checked: a model that does not think drops replayed
 thinking unread (a conversation begun with hosted Claude can go on here), and models
 behind a passthrough backend get the blocks as they are, for their upstream to check.
@@ -24,15 +25,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import secrets
-from pathlib import Path
 
 from parley.errors import InvalidRequestError
 from parley.wire.content import MessageParam, RedactedThinkingBlockParam, ThinkingBlockParam
 
 _LABEL = b"parley-thinking-v1\x00"
-KEY_FILE = "thinking-signing.key"
 
 
 class ThinkingSigner:
@@ -40,17 +38,9 @@ class ThinkingSigner:
         self._secret = secret
 
     @classmethod
-    def for_deployment(cls, configured: str | None, data_dir: Path) -> ThinkingSigner:
-        """The configured secret, or the data directory's own (written on first use)."""
-        if configured:
-            return cls(configured.encode())
-        path = data_dir / KEY_FILE
-        if not path.exists():
-            _write_once(path, secrets.token_hex(32))
-        key = path.read_text().strip()
-        if not key:
-            raise RuntimeError(f"{path} is empty: delete it, or set auth.signing_secret")
-        return cls(key.encode())
+    def for_deployment(cls, configured: str | None) -> ThinkingSigner:
+        """The configured secret, or this process's own."""
+        return cls(configured.encode() if configured else secrets.token_bytes(32))
 
     def sign(self, thinking: str) -> str:
         digest = hmac.new(self._secret, _LABEL + thinking.encode(), hashlib.sha256).digest()
@@ -73,19 +63,3 @@ class ThinkingSigner:
                     block.thinking, block.signature
                 ):
                     raise InvalidRequestError(f"{path}: Invalid `signature` in `thinking` block")
-
-
-def _write_once(path: Path, key: str) -> None:
-    """``key`` at ``path``, whole or not at all, unless another process got there first
-    (a server and a worker starting together): written aside, then linked into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    aside = path.with_name(f".{path.name}.{os.getpid()}")
-    descriptor = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(key)
-    try:
-        os.link(aside, path)
-    except FileExistsError:
-        pass  # the other process's key stands; both read it
-    finally:
-        aside.unlink()
