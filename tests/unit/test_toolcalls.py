@@ -1,4 +1,5 @@
-"""The streaming ``<tool_call>`` parser: same result however the text is chunked."""
+"""The streaming tool-call parser (``<tool_call>`` tags, bare and fenced JSON objects):
+same result however the text is chunked."""
 
 from __future__ import annotations
 
@@ -16,8 +17,13 @@ CALL = (
 )
 
 
-def parse(chunks: list[str], *, calls_only: bool = False) -> list[object]:
-    parser = ToolCallParser(calls_only=calls_only)
+TOOLS = ("Write", "Bash")
+
+
+def parse(
+    chunks: list[str], *, calls_only: bool = False, names: tuple[str, ...] = TOOLS
+) -> list[object]:
+    parser = ToolCallParser(calls_only=calls_only, names=names)
     events: list[object] = []
     for chunk in chunks:
         events += parser.feed(chunk)
@@ -95,6 +101,71 @@ def test_disabled_parser_is_plain_text() -> None:
 @given(cuts=st.lists(st.integers(min_value=0, max_value=len(CALL) + 20), max_size=12))
 def test_any_chunking_gives_same_events(cuts: list[int]) -> None:
     text = "Sure. " + CALL + "\n" + CALL
+    points = sorted({c % (len(text) + 1) for c in cuts})
+    chunks, last = [], 0
+    for p in points:
+        chunks.append(text[last:p])
+        last = p
+    chunks.append(text[last:])
+    assert summarize(parse(chunks)) == summarize(parse([text]))
+
+
+# Qwen2.5-Coder under Claude Code's prompt: a fenced, indented object after some prose.
+FENCED = (
+    'I\'ll create the file.\n```json\n{\n  "name": "Write",\n  "arguments": '
+    '{"file_path": "/tmp/f.py", "content": "print(\\"hi\\")\\n"}\n}\n```\n'
+)
+WRITE = {"file_path": "/tmp/f.py", "content": 'print("hi")\n'}
+
+
+def test_a_fenced_json_call_is_a_call() -> None:
+    events = summarize(parse([FENCED]))
+    assert events[0] == "I'll create the file.\n"
+    assert events[1] == ToolCallStart("Write")
+    assert isinstance(events[2], tuple) and json.loads(events[2][1]) == WRITE
+    assert events[3] == ToolCallEnd(WRITE)
+    assert events[4:] == ["\n"]  # the fence and the wrapper's brace are dropped
+
+
+def test_a_bare_json_call_at_a_line_start_is_a_call() -> None:
+    text = '{"name": "Bash", "parameters": {"command": "python3 f.py"}}'
+    events = summarize(parse([text]))
+    assert events == [
+        ToolCallStart("Bash"),
+        ("args", '{"command": "python3 f.py"}'),
+        ToolCallEnd({"command": "python3 f.py"}),
+    ]
+
+
+def test_json_naming_no_tool_of_the_request_is_text() -> None:
+    text = 'Example:\n```json\n{"name": "my-app", "arguments": {}}\n```\n'
+    assert summarize(parse([text])) == [text]
+
+
+def test_json_calls_need_tool_names() -> None:
+    text = '{"name": "Bash", "arguments": {"command": "ls"}}'
+    assert summarize(parse([text], names=())) == [text]
+
+
+def test_a_call_object_inside_a_line_is_text() -> None:
+    text = 'Run {"name": "Bash", "arguments": {"command": "ls"}} now'
+    assert summarize(parse([text])) == [text]
+
+
+def test_code_blocks_and_braces_are_text() -> None:
+    text = '```python\nprint({1: 2})\n```\n{\n  "a": 1\n}\n  ``not a fence\n'
+    assert summarize(parse([text])) == [text]
+
+
+def test_a_fenced_call_cut_by_the_end_keeps_its_arguments_so_far() -> None:
+    events = parse(['```json\n{"name": "Write", "arguments": {"file_path": "/x"'])
+    assert events[0] == ToolCallStart("Write")
+    assert events[-1] == ToolCallEnd({})
+
+
+@given(cuts=st.lists(st.integers(min_value=0, max_value=2 * len(FENCED) + 40), max_size=16))
+def test_any_chunking_of_json_calls_gives_same_events(cuts: list[int]) -> None:
+    text = FENCED + "Now run it.\n" + '{"name": "Bash", "arguments": {"command": "ls"}}\nok'
     points = sorted({c % (len(text) + 1) for c in cuts})
     chunks, last = [], 0
     for p in points:

@@ -9,6 +9,7 @@ from parley.cli.batches import batches
 from parley.cli.config import config
 from parley.cli.db import db
 from parley.cli.keys import keys
+from parley.cli.models import models
 from parley.cli.serve import serve
 from parley.cli.worker import worker
 
@@ -25,3 +26,4 @@ main.add_command(keys)
 main.add_command(worker)
 main.add_command(batches)
 main.add_command(config)
+main.add_command(models)

@@ -210,6 +210,9 @@ def _check_role_and_blocks(
             f"messages.{index}: a system message must come immediately after a user "
             "message; put an opening system prompt in the top-level `system` field"
         )
+    for field in ("output_config", "clear_at"):
+        if message.role != "system" and getattr(message, field) is not None:
+            raise _fail(f'messages.{index}.{field}: only permitted on `role: "system"` messages')
     seen_other = False
     for position, block in enumerate(message.content):
         path = f"messages.{index}.content.{position}"

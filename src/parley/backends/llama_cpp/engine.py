@@ -110,7 +110,10 @@ def pick_slot(slots: list[Slot], prompt: list[int]) -> Slot | None:
 
     Among the free slots reusing within ``REUSE_WORTH_A_RUN`` tokens of the longest
     reusable prefix, the one leaving the busy sequence ids in the fewest runs; then the
-    one reusing most; then the least recently used."""
+    one whose reused tokens outnumber most the tokens it holds past them (which the
+    prompt would discard); then the least recently used. So a short prompt that shares
+    only a template's opening with a long conversation (Claude Code's side requests
+    beside its main one) goes to another slot and leaves the conversation in place."""
     free = [s for s in slots if s.job is None]
     if not free:
         return None
@@ -118,7 +121,13 @@ def pick_slot(slots: list[Slot], prompt: list[int]) -> Slot | None:
     reuse = {s.seq_id: common_prefix(s.cached, prompt) for s in free}
     longest = max(reuse.values())
     near = [s for s in free if reuse[s.seq_id] + REUSE_WORTH_A_RUN > longest]
-    return max(near, key=lambda s: (-_runs(busy | {s.seq_id}), reuse[s.seq_id], -s.last_used))
+    return max(near, key=lambda s: (-_runs(busy | {s.seq_id}), _gain(s, reuse), -s.last_used))
+
+
+def _gain(slot: Slot, reuse: dict[int, int]) -> int:
+    """Tokens a prompt reuses in ``slot`` less those of the slot it would discard."""
+    kept = reuse[slot.seq_id]
+    return kept - (len(slot.cached) - kept)
 
 
 def prompt_chunk(pending: int, room: int) -> int:

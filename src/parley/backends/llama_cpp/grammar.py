@@ -31,7 +31,9 @@ Once the grammar's root is complete only end-of-generation tokens remain possibl
 the model stops.
 
 With ``tool_choice: auto`` the same grammar is installed lazily: it starts to apply
-when the model writes ``<tool_call>``, and the text before it is free.
+when the model writes ``<tool_call>``, or starts a line with a JSON object (bare or in a
+code fence) naming one of the tools, the other form ``toolcalls.py`` reads; the text
+before it is free. From there the object's arguments are bound to that tool's schema.
 """
 
 from __future__ import annotations
@@ -149,36 +151,74 @@ def tool_call_grammar(tools: tuple[ToolSpec, ...], mode: ToolMode) -> GrammarSpe
     if mode.kind == "none" or not tools:
         return None
     converter = _converter()
-    alternatives = []
+    tagged, bare, names = [], [], []
     for index, tool in enumerate(tools):
         if mode.only is not None and tool.name != mode.only:
             continue
-        alternatives.append(_tool_alternative(converter, index, tool))
+        args_rule = _tool_arguments(converter, index, tool, loose=mode.kind == "auto")
+        head = _literal('{"name": "' + tool.name + '", "arguments": ')
+        tagged.append(f"{head} {args_rule} {_literal('}')}")
+        bare.append(f"{_literal(json.dumps(tool.name))} {_JSON_CALL_TAIL.format(args=args_rule)}")
+        names.append(tool.name)
     call = f"{_literal(TRIGGER + chr(10))} tool-call-body {_literal(chr(10) + '</tool_call>')}"
-    repeat = "" if mode.single else ' ("\\n" tool-call)*'
-    rules = [
-        f"root ::= tool-call{repeat}",
-        f"tool-call ::= {call}",
-        "tool-call-body ::= " + " | ".join(alternatives),
-        converter.format_grammar(),
-    ]
-    lazy = None if mode.kind == "required" else TRIGGER
+    rules = [f"tool-call ::= {call}", "tool-call-body ::= " + " | ".join(tagged)]
+    if mode.kind == "required":
+        first, lazy = "tool-call", None
+    else:
+        first, lazy = "any-call", json_call_trigger(names)
+        rules += [
+            "any-call ::= tool-call | json-call",
+            f"json-call ::= {_JSON_CALL_HEAD} json-call-body",
+            "json-call-body ::= " + " | ".join(bare),
+            "call-ws ::= [ \\t\\n]{0,16}",
+        ]
+    repeat = "" if mode.single else f' ("\\n" {first})*'
+    rules = [f"root ::= {first}{repeat}", *rules, converter.format_grammar()]
     return _bounded(GrammarSpec("\n".join(rules), lazy_trigger=lazy))
 
 
-def _tool_alternative(converter: SchemaConverter, index: int, tool: ToolSpec) -> str:
+# A call written as a bare or fenced JSON object (``toolcalls.py``): spaced as JSON
+# allows, so that text the model wrote before the trigger fired still fits.
+_JSON_CALL_HEAD = '"{" call-ws "\\"name\\"" call-ws ":" call-ws'
+_JSON_CALL_TAIL = 'call-ws "," call-ws "\\"arguments\\"" call-ws ":" call-ws {args} call-ws "}}"'
+
+
+def json_call_trigger(names: list[str]) -> str:
+    """The lazy grammar's trigger (an ECMAScript regex llama.cpp searches the output
+    for): ``<tool_call>``, or a line starting a JSON object (in a code fence or not)
+    whose ``name`` is one of ``names``. The grammar applies from the first non-empty
+    group: the tag, or the object's ``{``."""
+    alternatives = "|".join(_ecma_escape(json.dumps(name)) for name in names)
+    json_call = rf'(?:^|\n)[ \t]*(?:```[A-Za-z]*\s*)?(\{{\s*"name"\s*:\s*(?:{alternatives}))'
+    return f"({TRIGGER})|{json_call}"
+
+
+def _ecma_escape(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in '_ "' else "\\" + ch for ch in text)
+
+
+def _tool_arguments(converter: SchemaConverter, index: int, tool: ToolSpec, *, loose: bool) -> str:
+    """The name of the rule for ``tool``'s arguments (its ``input_schema``). ``loose``
+    (``tool_choice: auto``): a length or item bound past ``MAX_REPETITION`` is left to
+    the client's validation instead of refusing the request, as the hosted API leaves a
+    tool without ``strict`` (Claude Code's Workflow tool has ``maxLength: 524288``); a
+    forced call keeps its promise of valid input, so there such a bound is refused."""
+    schema = _copy(tool.input_schema)
+    if loose:
+        for _, node, _ in _subschemas(schema):
+            for keyword in REPETITION_KEYWORDS:
+                value = node.get(keyword)
+                if isinstance(value, int) and value > MAX_REPETITION:
+                    del node[keyword]
     try:
-        check_schema_bounds(tool.input_schema)
-        args_rule = _convert(
+        check_schema_bounds(schema)
+        return _convert(
             lambda: converter.visit(
-                converter.resolve_refs(_copy(tool.input_schema), f"tool-{index}"),
-                f"tool-{index}-arguments",
+                converter.resolve_refs(schema, f"tool-{index}"), f"tool-{index}-arguments"
             )
         )
     except SchemaError as exc:
         raise SchemaError(exc.path, exc.problem, tool=index) from exc
-    head = _literal('{"name": "' + tool.name + '", "arguments": ')
-    return f"{head} {args_rule} {_literal('}')}"
 
 
 def _copy(schema: dict[str, Any]) -> dict[str, Any]:

@@ -43,6 +43,7 @@ class OutputPipeline:
         stop_sequences: tuple[str, ...],
         parse_tools: bool,
         calls_only: bool = False,
+        tool_names: tuple[str, ...] = (),
         thinking: ThinkingSplitter | None = None,
         thinking_budget: int | None = None,
     ) -> None:
@@ -50,7 +51,7 @@ class OutputPipeline:
         self._thinking = thinking
         self._budget = thinking_budget
         self.thinking_tokens = 0
-        self._parser = ToolCallParser(enabled=parse_tools, calls_only=calls_only)
+        self._parser = ToolCallParser(enabled=parse_tools, calls_only=calls_only, names=tool_names)
         self._stops = StopMatcher(stop_sequences)
         self.tool_calls = 0
         self.stop_sequence: str | None = None
