@@ -76,6 +76,32 @@ CASES: list[tuple[str, dict[str, Any], str | None]] = [
         "messages.0: a system message must come immediately after a user message",
     ),
     (
+        # Claude Code 2.1.332's per-turn settings (beta per-turn-control-2026-07-01)
+        "system message with output_config and clear_at",
+        body(
+            messages=[
+                USER,
+                {
+                    "role": "system",
+                    "content": "x",
+                    "output_config": {"effort": "medium"},
+                    "clear_at": "next_user_message",
+                },
+            ]
+        ),
+        None,
+    ),
+    (
+        "output_config on a user message",
+        body(messages=[{**USER, "output_config": {"effort": "low"}}]),
+        'messages.0.output_config: only permitted on `role: "system"` messages',
+    ),
+    (
+        "clear_at on an assistant message",
+        body(messages=[USER, {**assistant(), "clear_at": "never"}]),
+        'messages.1.clear_at: only permitted on `role: "system"` messages',
+    ),
+    (
         "tool_use without result",
         body(messages=[USER, assistant(USE), {"role": "user", "content": "next"}]),
         "messages.1: `tool_use` ids were found without `tool_result` blocks",

@@ -47,6 +47,22 @@ def test_consecutive_turns_of_one_role_merge() -> None:
     assert request.prefill == "c"
 
 
+def test_a_system_message_cleared_at_the_next_user_message_is_shown_until_then() -> None:
+    """Claude Code 2.1.332's per-turn system messages (beta per-turn-control-2026-07-01)."""
+    once = {"role": "system", "content": "once", "clear_at": "next_user_message"}
+    kept = {"role": "system", "content": "kept", "output_config": {"effort": "medium"}}
+    user = {"role": "user", "content": "q"}
+    answer = {"role": "assistant", "content": "a"}
+    first = translate(messages=[user, once, kept])
+    assert [(t.role, t.parts) for t in first.turns] == [
+        ("user", (TextPart("q"),)),
+        ("system", (TextPart("once"), TextPart("kept"))),
+    ]
+    later = translate(messages=[user, once, kept, answer, {"role": "user", "content": "r"}])
+    assert [t.role for t in later.turns] == ["user", "system", "assistant", "user"]
+    assert later.turns[1].parts == (TextPart("kept"),)
+
+
 def test_system_blocks_join_and_claude_codes_billing_header_is_dropped() -> None:
     request = translate(
         system=[

@@ -84,3 +84,54 @@ def test_output_format_strings_are_json_strings(model: LlamaModel) -> None:
     grammar = json_schema_grammar({"type": "object", "properties": {"a": {"type": "string"}}})
     assert allows(model, grammar, '{"a": "one\\ntwo"}')
     assert not allows(model, grammar, '{"a": "one\ntwo"}')
+
+
+def lazy_allows(model: LlamaModel, grammar: GrammarSpec, text: str) -> bool:
+    """Like ``allows``, with the grammar lazy as ``tool_choice: auto`` installs it: free
+    until its trigger appears in the output, then fed what was written from the
+    trigger's group on (llama.cpp's own replay) and applied to every later token."""
+    assert grammar.lazy_trigger is not None
+    patterns = (ctypes.c_char_p * 1)(grammar.lazy_trigger.encode())
+    sampler = lc.llama_sampler_init_grammar_lazy_patterns(
+        model.vocab, grammar.text.encode(), b"root", patterns, 1, None, 0
+    )
+    assert sampler, "llama.cpp rejected the grammar or its trigger"
+    try:
+        for token in [*model.tokenize(text, prompt=False), lc.llama_vocab_eos(model.vocab)]:
+            if not _permitted(sampler, token):
+                return False
+            lc.llama_sampler_accept(sampler, token)
+        return True
+    finally:
+        lc.llama_sampler_free(sampler)
+
+
+AUTO = ToolMode("auto")
+
+
+@pytest.mark.parametrize(
+    "opening",
+    [
+        'I\'ll check.\n```json\n{\n  "name": "get_weather",\n  "arguments": ',
+        'Sure.\n{"name": "get_weather", "arguments": ',
+        '<tool_call>\n{"name": "get_weather", "arguments": ',
+    ],
+    ids=["fenced", "bare", "tagged"],
+)
+def test_auto_constrains_a_call_in_each_form_once_it_starts(
+    model: LlamaModel, opening: str
+) -> None:
+    """Qwen2.5-Coder writes calls as fenced JSON as often as in tags: whichever form
+    starts, the arguments are held to the tool's schema from there."""
+    grammar = tool_call_grammar((WEATHER,), AUTO)
+    assert grammar is not None
+    close = "}\n</tool_call>" if opening.startswith("<") else "}"
+    assert lazy_allows(model, grammar, opening + '{"city": "Paris", "unit": "celsius"}' + close)
+    assert not lazy_allows(model, grammar, opening + '{"city": "Paris", "unit": "kelvin"}')
+
+
+def test_auto_leaves_prose_and_other_json_free(model: LlamaModel) -> None:
+    grammar = tool_call_grammar((WEATHER,), AUTO)
+    assert grammar is not None
+    text = 'It is sunny.\n```json\n{"name": "my-app", "version": 1}\n```\nx {"name": "get_weather"}'
+    assert lazy_allows(model, grammar, text)

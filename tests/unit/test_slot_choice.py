@@ -67,6 +67,19 @@ def test_with_nothing_busy_the_longest_prefix_wins() -> None:
     assert choose(set(), {**dict.fromkeys(range(5), 24), 5: 30}) == 5
 
 
+def test_a_short_prompt_leaves_a_long_conversation_in_its_slot() -> None:
+    """Claude Code's side requests share only the chat template's opening with its main
+    conversation: they go to an empty slot, not over the 11k tokens it holds."""
+    conversation = list(range(11_000))
+    side = [*conversation[:3], -1, -2, -3]
+    table = slots(set(), count=2)
+    table[0].cached = conversation
+    table[0].last_used, table[1].last_used = 1, 2  # the conversation's slot is older
+    chosen = pick_slot(table, side)
+    assert chosen is not None and chosen.seq_id == 1
+    assert pick_slot(table, [*conversation, 5, 6]) is table[0]  # its next turn
+
+
 def test_equal_prefixes_go_to_one_micro_batch() -> None:
     prompt = list(range(100))
     table = slots({0, 1})

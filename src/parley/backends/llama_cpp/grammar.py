@@ -189,8 +189,12 @@ def json_call_trigger(names: list[str]) -> str:
     whose ``name`` is one of ``names``. The grammar applies from the first non-empty
     group: the tag, or the object's ``{``."""
     alternatives = "|".join(_ecma_escape(json.dumps(name)) for name in names)
-    json_call = rf'(?:^|\n)[ \t]*(?:```[A-Za-z]*\s*)?(\{{\s*"name"\s*:\s*(?:{alternatives}))'
-    return f"({TRIGGER})|{json_call}"
+    # Inside the group, exactly the grammar's ``call-ws``: llama.cpp feeds the grammar
+    # what the model already wrote from there, and text the grammar refuses would make
+    # it throw.
+    ws = r"[ \t\n]{0,16}"
+    head = rf'\{{{ws}"name"{ws}:{ws}(?:{alternatives})'
+    return rf"({TRIGGER})|(?:^|\n)[ \t]*(?:```[A-Za-z]*\s*)?({head})"
 
 
 def _ecma_escape(text: str) -> str:
