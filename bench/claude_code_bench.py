@@ -147,7 +147,10 @@ def run_task(server: Server, task: Task, scratch: Path, timeout: float) -> dict[
         "exit": run.returncode,
         "wall_s": round(run.wall_s, 1),
         "tool_calls": [name for name, _ in run.tool_calls()],
-        "requests": [turn.as_dict() | {"prefilled": turn.prefilled} for turn in proxy.turns],
+        "requests": [
+            turn.as_dict() | {"prefilled": turn.prefilled, "decode_tok_s": turn.decode_tokens_per_s}
+            for turn in proxy.turns
+        ],
         "memory_mib": {"loaded": round(server.rss_loaded_mib), **server.memory()},
     }
 
@@ -186,18 +189,22 @@ def table(results: list[dict[str, Any]]) -> str:
     """Markdown: one row per task and server, per-request TTFT and prefill listed."""
     lines = [
         "| task | server | done | requests | tool calls | wall s | TTFT s per request "
-        "| prefilled tokens per request | cache reads per request |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| prefilled tokens per request | cache reads per request | decode tok/s (median) "
+        "| RSS loaded / peak MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         requests = r["requests"]
         ttft = ", ".join("-" if q["ttft_s"] is None else f"{q['ttft_s']:.1f}" for q in requests)
         prefilled = ", ".join(str(q["prefilled"]) for q in requests)
         reads = ", ".join(str(q["cache_read_input_tokens"]) for q in requests)
+        rates = sorted(q["decode_tok_s"] for q in requests if q.get("decode_tok_s"))
+        rate = f"{rates[len(rates) // 2]:.1f}" if rates else "-"
+        memory = r["memory_mib"]
         lines.append(
             f"| {r['task']} | {r['server']} | {'yes' if r['done'] else 'no'} | {len(requests)} "
             f"| {', '.join(r['tool_calls']) or '-'} | {r['wall_s']} | {ttft} | {prefilled} "
-            f"| {reads} |"
+            f"| {reads} | {rate} | {memory['loaded']} / {memory.get('VmHWM', 0):.0f} |"
         )
     return "\n".join(lines)
 
