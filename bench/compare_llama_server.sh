@@ -33,7 +33,7 @@ SLOTS=${SLOTS:-1}
 CTX=${CTX:-8192}
 PARLEY_PORT=${PARLEY_PORT:-8090}
 PEER_PORT=${PEER_PORT:-8091}
-GGUF=$(.venv/bin/python -c 'from parley.backends.llama_cpp.model import resolve_gguf; print(resolve_gguf("bundled:smollm2"))')
+GGUF=$(.venv/bin/python -c 'from parley.backends.common.gguf import resolve_gguf; print(resolve_gguf("bundled:smollm2"))')
 DATA=$(mktemp -d)
 KEY=sk-parley-api01-benchmark000000000000000000000000000000000000000000
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$DATA"' EXIT
