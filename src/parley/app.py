@@ -46,7 +46,7 @@ from parley.http.routes import metrics as metrics_route
 from parley.http.routes import openai as openai_route
 from parley.messages.documents import DocumentLoader
 from parley.messages.service import MessagesService
-from parley.messages.signatures import ThinkingSigner
+from parley.messages.signatures import BlockSigner
 from parley.metering.reports import Reports
 from parley.metering.spend import SpendGuard
 from parley.metering.usage import UsageRecorder
@@ -120,7 +120,7 @@ async def build_services(
     await blobs.cleanup()
     files = FileService(db, blobs, settings.files)
     secret = settings.auth.signing_secret
-    signer = ThinkingSigner.for_deployment(secret.get_secret_value() if secret else None)
+    signer = BlockSigner.for_deployment(secret.get_secret_value() if secret else None)
     messages = MessagesService(
         catalog,
         recorder,

@@ -62,8 +62,21 @@ class ServedModel:
                 batch=yes,
                 citations=flag(own_documents),
                 code_execution=no,
-                context_management=ContextManagementCapability(supported=True),
-                effort=EffortCapability(supported=False, low=no, medium=no, high=no, max=no),
+                # Parley applies the edits itself; a passthrough's upstream gets them as sent.
+                context_management=ContextManagementCapability(
+                    supported=True,
+                    clear_thinking_20251015=flag(own_documents),
+                    clear_tool_uses_20250919=flag(own_documents),
+                    compact_20260112=flag(own_documents),
+                ),
+                # reasoning_effort has low, medium and high; "max" is sent as "high".
+                effort=EffortCapability(
+                    supported=caps.effort,
+                    low=flag(caps.effort),
+                    medium=flag(caps.effort),
+                    high=flag(caps.effort),
+                    max=no,
+                ),
                 image_input=flag(caps.images),
                 pdf_input=flag(own_documents),
                 server_tools=ServerToolsCapability(

@@ -225,6 +225,8 @@ class Capabilities:
     tools: bool = True
     images: bool = False
     thinking: bool = False
+    # output_config.effort reaches the model (an upstream that takes reasoning_effort).
+    effort: bool = False
     structured_output: bool = True
     parallel_sequences: int = 1
 

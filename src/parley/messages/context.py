@@ -6,6 +6,7 @@ passthrough and the batch worker can all name these types without a cycle.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,17 @@ class CallContext:
     principal: Principal
 
 
+@dataclass(frozen=True)
+class PendingCompaction:
+    """A compaction to make before answering (``compaction.py``): the summary's own
+    generation, whether the answer stops after the block, and how the reply's
+    generation is built from the summary."""
+
+    request: GenerationRequest
+    pause: bool
+    continue_with: Callable[[str], GenerationRequest]
+
+
 @dataclass
 class PreparedMessage:
     """A create request that passed every check before a response starts: the model
@@ -43,3 +55,4 @@ class PreparedMessage:
     citer: Citer | None = None
     # The response's ``context_management`` (the edits applied), when the body asked.
     context_management: dict[str, Any] | None = None
+    compaction: PendingCompaction | None = None

@@ -40,6 +40,7 @@ from parley.backends.llama_cpp.grammar import (
     GrammarSpec,
     SchemaError,
     json_schema_grammar,
+    string_bounds,
     tool_call_grammar,
 )
 from parley.backends.llama_cpp.output import OutputPipeline
@@ -252,7 +253,14 @@ class LlamaCppBackend:
 
     def _sampler(self, request: GenerationRequest) -> Any:
         assert self._model is not None
-        grammar = _grammar_for(request)
+        model = self._model
+        bounds = string_bounds(
+            request.tools,
+            request.tool_mode,
+            request.max_tokens,
+            lambda text: len(model.tokenize(text, prompt=False, special=True)),
+        )
+        grammar = _grammar_for(request, bounds)
         chain = lc.llama_sampler_chain_init(lc.llama_sampler_chain_default_params())
         if grammar is not None:
             lc.llama_sampler_chain_add(chain, self._grammar_sampler(grammar, chain))
@@ -283,11 +291,11 @@ def _flash_attention(options: LlamaCppOptions) -> bool | None:
     return options.flash_attention == "on"
 
 
-def _grammar_for(request: GenerationRequest) -> GrammarSpec | None:
+def _grammar_for(request: GenerationRequest, bounds: dict[str, int]) -> GrammarSpec | None:
     try:
         if request.json_schema is not None:
             return json_schema_grammar(request.json_schema)
-        return tool_call_grammar(request.tools, request.tool_mode)
+        return tool_call_grammar(request.tools, request.tool_mode, bounds)
     except SchemaError as exc:
         # Tools are in the request's order, so the index names the field.
         where = "output_config.format.schema"
