@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
@@ -31,15 +32,19 @@ from parley.http.errors import install_error_handlers
 from parley.http.middleware import PathPrefix, RequestContextMiddleware
 from parley.http.routes import (
     admin,
+    analytics,
     batches,
     bedrock,
     files,
     limits,
+    members,
     messages,
     models,
+    plans,
     reports,
     root,
     skills,
+    spend_limits,
     vertex,
 )
 from parley.http.routes import metrics as metrics_route
@@ -47,18 +52,27 @@ from parley.http.routes import openai as openai_route
 from parley.messages.documents import DocumentLoader
 from parley.messages.service import MessagesService
 from parley.messages.signatures import ThinkingSigner
+from parley.metering.analytics import Analytics
+from parley.metering.analytics_reports import BucketedAnalytics
 from parley.metering.reports import Reports
 from parley.metering.spend import SpendGuard
+from parley.metering.spend_limits import SpendLimits
 from parley.metering.usage import UsageRecorder
 from parley.metrics import Metrics
 from parley.ratelimit.buckets import BucketStore, MemoryBucketStore
+from parley.ratelimit.bus import ChangeBus, LocalBus, RedisBus
 from parley.ratelimit.limiter import RateLimiter
 from parley.ratelimit.policy import LimitPolicy
+from parley.ratelimit.priority import PriorityCapacity
 from parley.ratelimit.redis_store import RedisBucketStore
+from parley.ratelimit.tiers import Tiers
 from parley.skills import SkillService
 from parley.storage.db import Database, upgrade
+from parley.tenancy.invites import Invites
 from parley.tenancy.keys import KeyService
+from parley.tenancy.members import Members
 from parley.tenancy.organization import bootstrap
+from parley.tenancy.roles import Authorizer
 from parley.tenancy.users import Users
 from parley.tenancy.workspaces import Workspaces
 
@@ -95,26 +109,41 @@ async def build_services(
     pricing = {m.id: m.config.pricing for m in catalog.models}
     store = _bucket_store(settings)
     stack.push_async_callback(store.aclose)
-    policy = LimitPolicy(db, settings.rate_limits)
+    bus = _change_bus(settings)
+    bus.start()
+    stack.push_async_callback(bus.aclose)
+    rl = settings.rate_limits
+    tiers = Tiers(
+        db,
+        rl,
+        recorder,
+        bus,
+        pricing=pricing,
+        check_every=settings.spend_limits.refresh_seconds,
+    )
+    policy = LimitPolicy(db, rl, tiers, bus)
     limiter = RateLimiter(
-        policy,
-        store,
-        organization_id=org.organization_id,
-        on_store_error=settings.rate_limits.on_store_error,
+        policy, store, organization_id=org.organization_id, on_store_error=rl.on_store_error
     )
     spend = SpendGuard(
         db,
         recorder,
+        tiers,
+        bus,
         pricing=pricing,
         organization_id=org.organization_id,
         organization_limit_usd=settings.spend_limits.organization_monthly_usd,
         refresh=settings.spend_limits.refresh_seconds,
+        ttl=rl.override_cache_ttl,
+    )
+    priority = PriorityCapacity(
+        db, store, bus, organization_id=org.organization_id, ttl=rl.override_cache_ttl
     )
     batches = BatchService(
         db,
         settings.batches,
         base_url=settings.base_url(),
-        queue_limit=policy.tier.batch_queue_limit,
+        queue_limit=tiers.catalog[rl.tier].batch_queue_limit,
     )
     blobs = open_blob_store(settings.files.blob_url, settings.data_dir)
     await blobs.cleanup()
@@ -130,6 +159,7 @@ async def build_services(
         inference_geo=settings.inference_geo,
         metrics=metrics,
         signer=signer,
+        priority=priority,
     )
     stack.push_async_callback(messages.aclose)  # meters answers cut short, then usage flushes
     if settings.batches.worker_in_server:
@@ -142,12 +172,14 @@ async def build_services(
         )
         worker.start()
         stack.push_async_callback(worker.aclose)
+    workspaces = Workspaces(db, keys)
+    usage_analytics = Analytics(db, recorder, pricing=pricing, inference_geo=settings.inference_geo)
     return Services(
         settings=settings,
         catalog=catalog,
         keys=keys,
         organization=org,
-        workspaces=Workspaces(db, keys),
+        workspaces=workspaces,
         users=Users(db),
         usage=recorder,
         reports=Reports(
@@ -164,6 +196,16 @@ async def build_services(
         skills=SkillService(db, blobs),
         messages=messages,
         metrics=metrics,
+        invites=Invites(db),
+        members=Members(db, workspaces),
+        authorizer=Authorizer(db, default_workspace_id=org.default_workspace_id),
+        tiers=tiers,
+        priority=priority,
+        spend_limits=SpendLimits(
+            db, spend, organization_created=org.created_at or datetime.now(UTC)
+        ),
+        analytics=usage_analytics,
+        bucketed=BucketedAnalytics(usage_analytics),
     )
 
 
@@ -172,6 +214,13 @@ def batch_concurrency(settings: Settings, catalog: Catalog) -> int:
     if settings.batches.concurrency is not None:
         return settings.batches.concurrency
     return sum(m.backend.capabilities.parallel_sequences for m in catalog.models) or 1
+
+
+def _change_bus(settings: Settings) -> ChangeBus:
+    """Redis pub/sub where the processes already share Redis, else this process only."""
+    if settings.rate_limits.store == "redis":
+        return RedisBus(settings.rate_limits.redis_url)
+    return LocalBus()
 
 
 def _bucket_store(settings: Settings) -> BucketStore:
@@ -245,8 +294,12 @@ def create_app(settings: Settings, *, backends: Mapping[str, Backend] | None = N
         skills,
         models,
         admin,
+        members,
         reports,
+        analytics,
         limits,
+        spend_limits,
+        plans,
         metrics_route,
         openai_route,
         vertex,

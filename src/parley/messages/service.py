@@ -54,6 +54,7 @@ from parley.metering.spend import SpendGuard
 from parley.metering.usage import UsageEvent, UsageRecorder
 from parley.metrics import Metrics
 from parley.ratelimit.limiter import RateLimiter
+from parley.ratelimit.priority import PriorityCapacity, PromptCost
 from parley.wire.requests import MessageCountTokensParams, MessageCreateParams, _MessageInputParams
 from parley.wire.responses import (
     CacheCreation,
@@ -68,6 +69,17 @@ log = logging.getLogger(__name__)
 _CONTENT = (TextChunk, ThinkingChunk, ToolCallStart)
 
 
+def _may_use_priority(prepared: PreparedMessage) -> bool:
+    """Whether Priority Tier capacity may serve ``prepared``: not batch work, not
+    ``standard_only``, and not a Claude-API upstream, which schedules (and reports the
+    tier of) its requests itself."""
+    return (
+        not prepared.batch
+        and prepared.params.service_tier != "standard_only"
+        and not isinstance(prepared.model.backend, Passthrough)
+    )
+
+
 class MessagesService:
     def __init__(
         self,
@@ -80,8 +92,10 @@ class MessagesService:
         inference_geo: str,
         metrics: Metrics,
         signer: ThinkingSigner,
+        priority: PriorityCapacity,
     ) -> None:
         self.catalog = catalog
+        self.priority = priority
         self.signer = signer
         self.metrics = metrics
         self.usage = usage
@@ -154,12 +168,24 @@ class MessagesService:
         who = prepared.ctx.principal
         await self.spend.check(who)
         group = prepared.model.config.rate_limit_group or prepared.model.id
+        commitment = None
+        if _may_use_priority(prepared):
+            commitment = await self.priority.commitment_for(who)
         input_tokens = 0
-        if await self.limiter.needs_input_count(who, group):
+        if commitment is not None or await self.limiter.needs_input_count(who, group):
             input_tokens = await prepared.model.backend.count_tokens(prepared.generation)
+        max_tokens = prepared.generation.max_tokens
         prepared.admission = await self.limiter.admit(
-            who, group, input_tokens=input_tokens, max_tokens=prepared.generation.max_tokens
+            who, group, input_tokens=input_tokens, max_tokens=max_tokens
         )
+        if commitment is not None:
+            # Priority capacity is taken only once the regular limits have let it through.
+            prepared.priority = await self.priority.admit(
+                commitment, input_tokens=input_tokens, max_tokens=max_tokens
+            )
+            prepared.admission.headers.update(prepared.priority.headers)
+            if prepared.priority.served:
+                prepared.generation = replace(prepared.generation, priority="priority")
 
     async def count_headers(self, ctx: CallContext) -> dict[str, str]:
         return await self.limiter.admit_count(ctx.principal)
@@ -280,21 +306,18 @@ class MessagesService:
                         self.first_content(prepared, accepted)
                         accepted = 0.0
                     if isinstance(event, PromptProcessed):
-                        assembler.message.usage = self._usage(event, batch=prepared.batch)
+                        assembler.message.usage = self._usage(event, prepared)
                         for out in assembler.start():
                             yield out
                         continue
                     if isinstance(event, Finished) and event.prompt is not None:
-                        assembler.message.usage = self._usage(event.prompt, batch=prepared.batch)
+                        assembler.message.usage = self._usage(event.prompt, prepared)
                     for out in assembler.feed(event):
                         yield out
                     if assembler.finished:
                         usage = assembler.message.usage
                         self.record(prepared, usage)
-                        await prepared.admission.settle(
-                            output_tokens=usage.output_tokens,
-                            cache_read_tokens=usage.cache_read_input_tokens,
-                        )
+                        await self._settle(prepared, usage)
         except ParleyError:
             if not assembler.started:
                 self.metrics.messages.labels(prepared.model.id, "failed").inc()
@@ -327,9 +350,23 @@ class MessagesService:
         except Exception as exc:  # the backend may be what failed
             log.warning("could not count an answer cut short (%s); metering its input", exc)
         self.record(prepared, usage, outcome="cut_short")
+        await self._settle(prepared, usage)
+
+    async def _settle(self, prepared: PreparedMessage, usage: Usage) -> None:
+        """Give back what admission reserved and the answer did not use."""
         await prepared.admission.settle(
             output_tokens=usage.output_tokens, cache_read_tokens=usage.cache_read_input_tokens
         )
+        if prepared.priority is not None:
+            await prepared.priority.settle(
+                PromptCost(
+                    output_tokens=usage.output_tokens,
+                    uncached=usage.input_tokens,
+                    cache_read=usage.cache_read_input_tokens,
+                    cache_write_5m=usage.cache_creation.ephemeral_5m_input_tokens,
+                    cache_write_1h=usage.cache_creation.ephemeral_1h_input_tokens,
+                )
+            )
 
     def record(self, prepared: PreparedMessage, usage: Usage, outcome: str = "finished") -> None:
         """Meter one answer: usage for reports and limits, and the process's metrics."""
@@ -358,7 +395,7 @@ class MessagesService:
             )
         )
 
-    def _usage(self, prompt: PromptProcessed, *, batch: bool) -> Usage:
+    def _usage(self, prompt: PromptProcessed, prepared: PreparedMessage) -> Usage:
         split = cache_split(prompt)
         return Usage(
             input_tokens=split.uncached,
@@ -368,6 +405,6 @@ class MessagesService:
             cache_creation=CacheCreation(
                 ephemeral_5m_input_tokens=split.write_5m, ephemeral_1h_input_tokens=split.write_1h
             ),
-            service_tier="batch" if batch else "standard",
+            service_tier=prepared.service_tier,
             inference_geo=self.inference_geo,
         )
