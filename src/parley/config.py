@@ -149,7 +149,10 @@ class SpendLimitSettings(_Section):
         "through the Admin API); none by default.",
     )
     refresh_seconds: float = Field(
-        5.0, ge=0, description="Seconds the month's spend stays cached before it is summed again."
+        5.0,
+        ge=0,
+        description="Seconds the month's spend stays cached before it is summed again; the "
+        "organization's usage tier is checked for a move up as often.",
     )
 
 

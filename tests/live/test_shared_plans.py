@@ -102,10 +102,17 @@ def two_processes(tmp_path: Path, database_url: str) -> None:
 
 
 def scenario(a: int, b: int) -> None:
-    admin_a, admin_b = (
-        anthropic.Anthropic(api_key=ADMIN_KEY, base_url=f"http://127.0.0.1:{p}", max_retries=0)
-        for p in (a, b)
+    with admin(a) as admin_a, admin(b) as admin_b:
+        changes(a, b, admin_a, admin_b)
+
+
+def admin(port: int) -> anthropic.Anthropic:
+    return anthropic.Anthropic(
+        api_key=ADMIN_KEY, base_url=f"http://127.0.0.1:{port}", max_retries=0
     )
+
+
+def changes(a: int, b: int, admin_a: anthropic.Anthropic, admin_b: anthropic.Anthropic) -> None:
     # B reads the small tier now and keeps it cached for an hour.
     assert ask(b).headers["anthropic-ratelimit-requests-limit"] == "50"
     ask(a)
