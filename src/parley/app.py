@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
@@ -23,7 +24,7 @@ from parley.batches.service import BatchService
 from parley.batches.worker import BatchWorker
 from parley.blobs import open_blob_store
 from parley.catalog import Catalog
-from parley.config import Settings
+from parley.config import ModelPricing, Settings
 from parley.files import FileService
 from parley.http.cors import BrowserAccess
 from parley.http.deps import Services
@@ -107,43 +108,13 @@ async def build_services(
     recorder.start()
     stack.push_async_callback(recorder.aclose)
     pricing = {m.id: m.config.pricing for m in catalog.models}
-    store = _bucket_store(settings)
-    stack.push_async_callback(store.aclose)
-    bus = _change_bus(settings)
-    bus.start()
-    stack.push_async_callback(bus.aclose)
-    rl = settings.rate_limits
-    tiers = Tiers(
-        db,
-        rl,
-        recorder,
-        bus,
-        pricing=pricing,
-        check_every=settings.spend_limits.refresh_seconds,
-    )
-    policy = LimitPolicy(db, rl, tiers, bus)
-    limiter = RateLimiter(
-        policy, store, organization_id=org.organization_id, on_store_error=rl.on_store_error
-    )
-    spend = SpendGuard(
-        db,
-        recorder,
-        tiers,
-        bus,
-        pricing=pricing,
-        organization_id=org.organization_id,
-        organization_limit_usd=settings.spend_limits.organization_monthly_usd,
-        refresh=settings.spend_limits.refresh_seconds,
-        ttl=rl.override_cache_ttl,
-    )
-    priority = PriorityCapacity(
-        db, store, bus, organization_id=org.organization_id, ttl=rl.override_cache_ttl
-    )
+    plan = await _plans(settings, db, recorder, org.organization_id, pricing, stack)
+    tiers, policy, spend, priority = plan.tiers, plan.policy, plan.spend, plan.priority
     batches = BatchService(
         db,
         settings.batches,
         base_url=settings.base_url(),
-        queue_limit=tiers.catalog[rl.tier].batch_queue_limit,
+        queue_limit=tiers.catalog[settings.rate_limits.tier].batch_queue_limit,
     )
     blobs = open_blob_store(settings.files.blob_url, settings.data_dir)
     await blobs.cleanup()
@@ -153,7 +124,7 @@ async def build_services(
     messages = MessagesService(
         catalog,
         recorder,
-        limiter,
+        plan.limiter,
         spend,
         DocumentLoader(files),
         inference_geo=settings.inference_geo,
@@ -207,6 +178,53 @@ async def build_services(
         analytics=usage_analytics,
         bucketed=BucketedAnalytics(usage_analytics),
     )
+
+
+@dataclass(frozen=True)
+class _Plans:
+    tiers: Tiers
+    policy: LimitPolicy
+    limiter: RateLimiter
+    spend: SpendGuard
+    priority: PriorityCapacity
+
+
+async def _plans(
+    settings: Settings,
+    db: Database,
+    recorder: UsageRecorder,
+    organization_id: str,
+    pricing: dict[str, ModelPricing],
+    stack: AsyncExitStack,
+) -> _Plans:
+    """What limits requests: the usage tier, rate and spend limits, Priority Tier
+    capacity, and the change bus that keeps every process's copies of them fresh."""
+    store = _bucket_store(settings)
+    stack.push_async_callback(store.aclose)
+    bus = _change_bus(settings)
+    bus.start()
+    stack.push_async_callback(bus.aclose)
+    rl, refresh = settings.rate_limits, settings.spend_limits.refresh_seconds
+    tiers = Tiers(db, rl, recorder, bus, pricing=pricing, check_every=refresh)
+    policy = LimitPolicy(db, rl, tiers, bus)
+    limiter = RateLimiter(
+        policy, store, organization_id=organization_id, on_store_error=rl.on_store_error
+    )
+    spend = SpendGuard(
+        db,
+        recorder,
+        tiers,
+        bus,
+        pricing=pricing,
+        organization_id=organization_id,
+        organization_limit_usd=settings.spend_limits.organization_monthly_usd,
+        refresh=refresh,
+        ttl=rl.override_cache_ttl,
+    )
+    priority = PriorityCapacity(
+        db, store, bus, organization_id=organization_id, ttl=rl.override_cache_ttl
+    )
+    return _Plans(tiers, policy, limiter, spend, priority)
 
 
 def batch_concurrency(settings: Settings, catalog: Catalog) -> int:

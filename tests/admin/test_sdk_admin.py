@@ -189,6 +189,8 @@ async def test_spend_limits_in_the_sdk_shape(stored_app: Any) -> None:
             (owner, "50000", "organization")
         ]
         assert summaries[0].spend_limit_id == org.id
+        ga = [s.spend_limit_id async for s in admin.organization.spend_limits.effective.list()]
+        assert ga == [org.id]  # the GA resource reads the same report
         assert float(summaries[0].period_to_date_spend) > 0  # the owner created the key
 
         deleted = await limits.delete(set_ws.id)

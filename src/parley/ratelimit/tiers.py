@@ -120,6 +120,8 @@ class Tiers:
         self.check_every = check_every
         self._cached: tuple[float, str | None] | None = None
         self._next_check = 0.0
+        # (month, hour it was summed, spend before that month)
+        self._earlier: tuple[datetime, int, Decimal] | None = None
         bus.subscribe("tier", self.forget)
 
     def forget(self) -> None:
@@ -159,7 +161,8 @@ class Tiers:
         if now < self._next_check:
             return
         self._next_check = now + self.check_every
-        await self.advance()
+        if self._next(await self.name()) is not None:  # at the top, or off the ladder
+            await self.advance()
 
     async def advance(self) -> list[str]:
         """Move the organization up as far as it qualifies; the tiers it entered."""
@@ -184,16 +187,26 @@ class Tiers:
         return entered
 
     async def standing(self, *, flush: bool = True) -> Standing:
+        """Where the organization stands now. Spend before this month is summed once an
+        hour per process (usage of the month just ended may still be arriving); this
+        month's on every evaluation."""
         if flush:
             await self.recorder.flush()
+        month = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         async with self.db.read() as session:
-            rows = await limits_store.tokens_since(session, None)
+            if self._earlier is None or self._earlier[:2] != (month, _hour()):
+                rows = await limits_store.tokens_since(session, None, before=month)
+                self._earlier = (month, _hour(), self._priced(rows))
+            current = await limits_store.tokens_since(session, month)
+            spend = self._earlier[2] + self._priced(current)
             first = utc(await limits_store.first_usage(session))
             recorded = await plans.recorded_tier(session)
         self._cached = (time.monotonic() + self.ttl, recorded)
-        spend = sum((row_cents(self.pricing, row) for row in rows), Decimal(0))
         tier = self.effective(recorded)
         return Standing(tier, spend, first, self._next(tier))
+
+    def _priced(self, rows: list[dict[str, object]]) -> Decimal:
+        return sum((row_cents(self.pricing, row) for row in rows), Decimal(0))
 
     def _next(self, tier: str) -> str | None:
         if tier not in self.ladder or tier == self.ladder[-1]:
@@ -260,6 +273,10 @@ class Tiers:
             next_tier=following,
             history=history,
         )
+
+
+def _hour() -> int:
+    return int(time.time() // 3600)
 
 
 def _cents(usd: float | None) -> str | None:

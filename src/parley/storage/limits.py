@@ -61,9 +61,11 @@ async def delete_spend_limit(session: AsyncSession, public_id: str) -> bool:
     return bool(getattr(result, "rowcount", 0))
 
 
-async def tokens_since(session: AsyncSession, start: datetime | None) -> list[dict[str, object]]:
-    """Token sums since ``start`` (None: ever) per workspace, key, model and batch flag
-    (for spend)."""
+async def tokens_since(
+    session: AsyncSession, start: datetime | None, *, before: datetime | None = None
+) -> list[dict[str, object]]:
+    """Token sums from ``start`` (None: the beginning) to ``before`` (None: now) per
+    workspace, key, model and batch flag (for spend)."""
     columns = (
         "input_tokens",
         "output_tokens",
@@ -81,6 +83,8 @@ async def tokens_since(session: AsyncSession, start: datetime | None) -> list[di
     query = select(*dims, *sums).group_by(*dims)
     if start is not None:
         query = query.where(UsageRecord.minute >= start)
+    if before is not None:
+        query = query.where(UsageRecord.minute < before)
     return [dict(row._mapping) for row in await session.execute(query)]
 
 

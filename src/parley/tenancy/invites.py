@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from parley.errors import InvalidRequestError, NotFoundError
 from parley.ids import new_id
 from parley.storage import members as member_store
@@ -54,6 +56,19 @@ def _status(row: Invite, now: datetime) -> str:
         return "accepted"
     expires = utc(row.expires_at) or row.expires_at
     return "expired" if expires <= now else "pending"
+
+
+async def _may_invite(session: AsyncSession, email: str, now: datetime) -> None:
+    """Refuse an invite for a member, or for an email with a pending invite."""
+    member = await tenancy.user_by_email(session, email)
+    if member is not None and member.removed_at is None:
+        raise InvalidRequestError(f"{email} is already a member of the organization.")
+    pending = await member_store.pending_invite_for(session, email, now)
+    if pending is not None:
+        raise InvalidRequestError(
+            f"A pending invite for {email} already exists: {pending.id}.",
+            details={"error_code": "invite_already_exists"},
+        )
 
 
 @dataclass(frozen=True)
@@ -97,15 +112,7 @@ class Invites:
             deleted_at=None,
         )
         async with self.db.write() as session:
-            member = await tenancy.user_by_email(session, email)
-            if member is not None and member.removed_at is None:
-                raise InvalidRequestError(f"{email} is already a member of the organization.")
-            pending = await member_store.pending_invite_for(session, email, now)
-            if pending is not None:
-                raise InvalidRequestError(
-                    f"A pending invite for {email} already exists: {pending.id}.",
-                    details={"error_code": "invite_already_exists"},
-                )
+            await _may_invite(session, email, now)
             session.add(row)
         return IssuedInvite(row, token)
 
