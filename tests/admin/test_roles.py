@@ -88,10 +88,15 @@ async def test_an_admin_key_acts_with_its_users_role(
             await owner_key.organization.users.list()
 
 
-def test_users_role_refuses_to_leave_no_admin(tmp_path: Any) -> None:
+def test_the_command_line_keeps_an_admin_and_redeems_invites(tmp_path: Any) -> None:
     env = {"PARLEY_DATA_DIR": str(tmp_path)}
     listed = cli(env, "users", "list")
     assert listed.exit_code == 0, listed.output
     owner = listed.output.split()[0]
     refused = cli(env, "users", "role", owner, "user")
     assert refused.exit_code != 0 and "last admin" in refused.output
+    token = cli(env, "invites", "create", "eve@example.com", "--role", "billing").output.strip()
+    assert token.startswith("parley-invite-")
+    joined = cli(env, "invites", "accept", token, "--name", "Eve")
+    assert joined.exit_code == 0 and joined.output.split()[1:] == ["eve@example.com", "billing"]
+    assert "eve@example.com" in cli(env, "users", "list").output

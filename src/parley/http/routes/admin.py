@@ -43,7 +43,7 @@ async def me(_: AdminDep, svc: ServicesDep) -> JSONResponse:
 @router.get("/users")
 async def list_users(
     request: Request,
-    ctx: AdminDep,
+    _: AdminDep,
     svc: ServicesDep,
     limit: Limit = 20,
     before_id: str | None = None,
