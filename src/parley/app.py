@@ -13,6 +13,8 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
@@ -22,7 +24,7 @@ from parley.batches.service import BatchService
 from parley.batches.worker import BatchWorker
 from parley.blobs import open_blob_store
 from parley.catalog import Catalog
-from parley.config import Settings
+from parley.config import ModelPricing, Settings
 from parley.files import FileService
 from parley.http.cors import BrowserAccess
 from parley.http.deps import Services
@@ -31,15 +33,19 @@ from parley.http.errors import install_error_handlers
 from parley.http.middleware import PathPrefix, RequestContextMiddleware
 from parley.http.routes import (
     admin,
+    analytics,
     batches,
     bedrock,
     files,
     limits,
+    members,
     messages,
     models,
+    plans,
     reports,
     root,
     skills,
+    spend_limits,
     vertex,
 )
 from parley.http.routes import metrics as metrics_route
@@ -47,18 +53,27 @@ from parley.http.routes import openai as openai_route
 from parley.messages.documents import DocumentLoader
 from parley.messages.service import MessagesService
 from parley.messages.signatures import BlockSigner
+from parley.metering.analytics import Analytics
+from parley.metering.analytics_reports import BucketedAnalytics
 from parley.metering.reports import Reports
 from parley.metering.spend import SpendGuard
+from parley.metering.spend_limits import SpendLimits
 from parley.metering.usage import UsageRecorder
 from parley.metrics import Metrics
 from parley.ratelimit.buckets import BucketStore, MemoryBucketStore
+from parley.ratelimit.bus import ChangeBus, LocalBus, RedisBus
 from parley.ratelimit.limiter import RateLimiter
 from parley.ratelimit.policy import LimitPolicy
+from parley.ratelimit.priority import PriorityCapacity
 from parley.ratelimit.redis_store import RedisBucketStore
+from parley.ratelimit.tiers import Tiers
 from parley.skills import SkillService
 from parley.storage.db import Database, upgrade
+from parley.tenancy.invites import Invites
 from parley.tenancy.keys import KeyService
+from parley.tenancy.members import Members
 from parley.tenancy.organization import bootstrap
+from parley.tenancy.roles import Authorizer
 from parley.tenancy.users import Users
 from parley.tenancy.workspaces import Workspaces
 
@@ -93,28 +108,13 @@ async def build_services(
     recorder.start()
     stack.push_async_callback(recorder.aclose)
     pricing = {m.id: m.config.pricing for m in catalog.models}
-    store = _bucket_store(settings)
-    stack.push_async_callback(store.aclose)
-    policy = LimitPolicy(db, settings.rate_limits)
-    limiter = RateLimiter(
-        policy,
-        store,
-        organization_id=org.organization_id,
-        on_store_error=settings.rate_limits.on_store_error,
-    )
-    spend = SpendGuard(
-        db,
-        recorder,
-        pricing=pricing,
-        organization_id=org.organization_id,
-        organization_limit_usd=settings.spend_limits.organization_monthly_usd,
-        refresh=settings.spend_limits.refresh_seconds,
-    )
+    plan = await _plans(settings, db, recorder, org.organization_id, pricing, stack)
+    tiers, policy, spend, priority = plan.tiers, plan.policy, plan.spend, plan.priority
     batches = BatchService(
         db,
         settings.batches,
         base_url=settings.base_url(),
-        queue_limit=policy.tier.batch_queue_limit,
+        queue_limit=tiers.catalog[settings.rate_limits.tier].batch_queue_limit,
     )
     blobs = open_blob_store(settings.files.blob_url, settings.data_dir)
     await blobs.cleanup()
@@ -124,12 +124,13 @@ async def build_services(
     messages = MessagesService(
         catalog,
         recorder,
-        limiter,
+        plan.limiter,
         spend,
         DocumentLoader(files),
         inference_geo=settings.inference_geo,
         metrics=metrics,
         signer=signer,
+        priority=priority,
     )
     stack.push_async_callback(messages.aclose)  # meters answers cut short, then usage flushes
     if settings.batches.worker_in_server:
@@ -142,12 +143,14 @@ async def build_services(
         )
         worker.start()
         stack.push_async_callback(worker.aclose)
+    workspaces = Workspaces(db, keys)
+    usage_analytics = Analytics(db, recorder, pricing=pricing, inference_geo=settings.inference_geo)
     return Services(
         settings=settings,
         catalog=catalog,
         keys=keys,
         organization=org,
-        workspaces=Workspaces(db, keys),
+        workspaces=workspaces,
         users=Users(db),
         usage=recorder,
         reports=Reports(
@@ -164,7 +167,64 @@ async def build_services(
         skills=SkillService(db, blobs),
         messages=messages,
         metrics=metrics,
+        invites=Invites(db),
+        members=Members(db, workspaces),
+        authorizer=Authorizer(db, default_workspace_id=org.default_workspace_id),
+        tiers=tiers,
+        priority=priority,
+        spend_limits=SpendLimits(
+            db, spend, organization_created=org.created_at or datetime.now(UTC)
+        ),
+        analytics=usage_analytics,
+        bucketed=BucketedAnalytics(usage_analytics),
     )
+
+
+@dataclass(frozen=True)
+class _Plans:
+    tiers: Tiers
+    policy: LimitPolicy
+    limiter: RateLimiter
+    spend: SpendGuard
+    priority: PriorityCapacity
+
+
+async def _plans(
+    settings: Settings,
+    db: Database,
+    recorder: UsageRecorder,
+    organization_id: str,
+    pricing: dict[str, ModelPricing],
+    stack: AsyncExitStack,
+) -> _Plans:
+    """What limits requests: the usage tier, rate and spend limits, Priority Tier
+    capacity, and the change bus that keeps every process's copies of them fresh."""
+    store = _bucket_store(settings)
+    stack.push_async_callback(store.aclose)
+    bus = _change_bus(settings)
+    bus.start()
+    stack.push_async_callback(bus.aclose)
+    rl, refresh = settings.rate_limits, settings.spend_limits.refresh_seconds
+    tiers = Tiers(db, rl, recorder, bus, pricing=pricing, check_every=refresh)
+    policy = LimitPolicy(db, rl, tiers, bus)
+    limiter = RateLimiter(
+        policy, store, organization_id=organization_id, on_store_error=rl.on_store_error
+    )
+    spend = SpendGuard(
+        db,
+        recorder,
+        tiers,
+        bus,
+        pricing=pricing,
+        organization_id=organization_id,
+        organization_limit_usd=settings.spend_limits.organization_monthly_usd,
+        refresh=refresh,
+        ttl=rl.override_cache_ttl,
+    )
+    priority = PriorityCapacity(
+        db, store, bus, organization_id=organization_id, ttl=rl.override_cache_ttl
+    )
+    return _Plans(tiers, policy, limiter, spend, priority)
 
 
 def batch_concurrency(settings: Settings, catalog: Catalog) -> int:
@@ -172,6 +232,13 @@ def batch_concurrency(settings: Settings, catalog: Catalog) -> int:
     if settings.batches.concurrency is not None:
         return settings.batches.concurrency
     return sum(m.backend.capabilities.parallel_sequences for m in catalog.models) or 1
+
+
+def _change_bus(settings: Settings) -> ChangeBus:
+    """Redis pub/sub where the processes already share Redis, else this process only."""
+    if settings.rate_limits.store == "redis":
+        return RedisBus(settings.rate_limits.redis_url)
+    return LocalBus()
 
 
 def _bucket_store(settings: Settings) -> BucketStore:
@@ -245,8 +312,12 @@ def create_app(settings: Settings, *, backends: Mapping[str, Backend] | None = N
         skills,
         models,
         admin,
+        members,
         reports,
+        analytics,
         limits,
+        spend_limits,
+        plans,
         metrics_route,
         openai_route,
         vertex,

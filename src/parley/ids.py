@@ -28,6 +28,7 @@ PREFIXES = frozenset(
         "user",
         "apikey",
         "invite",
+        "spl",
     }
 )
 

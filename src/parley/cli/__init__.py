@@ -8,8 +8,10 @@ from parley import __version__
 from parley.cli.batches import batches
 from parley.cli.config import config
 from parley.cli.db import db
+from parley.cli.invites import invites
 from parley.cli.keys import keys
 from parley.cli.serve import serve
+from parley.cli.users import users
 from parley.cli.worker import worker
 
 
@@ -25,3 +27,5 @@ main.add_command(keys)
 main.add_command(worker)
 main.add_command(batches)
 main.add_command(config)
+main.add_command(invites)
+main.add_command(users)

@@ -129,9 +129,7 @@ def summary_room(
     prompt_tokens: int, context_window: int, max_output: int, plan: CompactionPlan
 ) -> int:
     """How many tokens the summary may take; raises when the conversation leaves none."""
-    room = min(
-        SUMMARY_MAX_TOKENS, context_window // 8, max_output, context_window - prompt_tokens
-    )
+    room = min(SUMMARY_MAX_TOKENS, context_window // 8, max_output, context_window - prompt_tokens)
     if room < SUMMARY_MIN_TOKENS:
         raise InvalidRequestError(
             f"{plan.path}: the conversation ({prompt_tokens} tokens with the summary "

@@ -21,6 +21,7 @@ from parley.messages.context import PreparedMessage
 from parley.messages.prompt_cache import cache_split
 from parley.metering.usage import UsageEvent, UsageRecorder
 from parley.metrics import Metrics
+from parley.ratelimit.priority import PromptCost
 from parley.wire.responses import CacheCreation, Usage
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,9 @@ class AnswerMeter:
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
 
-    def usage_of(self, prompt: PromptProcessed, *, batch: bool) -> Usage:
-        """The usage of a prompt as processed: cache reads and writes at its breakpoints."""
+    def usage_of(self, prompt: PromptProcessed, prepared: PreparedMessage) -> Usage:
+        """The usage of a prompt as processed: cache reads and writes at its breakpoints,
+        at the tier ``prepared`` is served at."""
         split = cache_split(prompt)
         return Usage(
             input_tokens=split.uncached,
@@ -49,7 +51,7 @@ class AnswerMeter:
             cache_creation=CacheCreation(
                 ephemeral_5m_input_tokens=split.write_5m, ephemeral_1h_input_tokens=split.write_1h
             ),
-            service_tier="batch" if batch else "standard",
+            service_tier=prepared.service_tier,
             inference_geo=self.inference_geo,
         )
 
@@ -76,9 +78,27 @@ class AnswerMeter:
         except Exception as exc:  # the backend may be what failed
             log.warning("could not count an answer cut short (%s); metering its input", exc)
         self.record(prepared, usage, outcome="cut_short")
+        await self.settle(prepared, usage)
+
+    async def settle(
+        self, prepared: PreparedMessage, usage: Usage, *, extra_output: int = 0
+    ) -> None:
+        """Give back what admission (and priority capacity) reserved and the answer did not
+        use. ``extra_output``: tokens of sampling steps before the answer (a summary)."""
         await prepared.admission.settle(
-            output_tokens=usage.output_tokens, cache_read_tokens=usage.cache_read_input_tokens
+            output_tokens=usage.output_tokens + extra_output,
+            cache_read_tokens=usage.cache_read_input_tokens,
         )
+        if prepared.priority is not None:
+            await prepared.priority.settle(
+                PromptCost(
+                    output_tokens=usage.output_tokens + extra_output,
+                    uncached=usage.input_tokens,
+                    cache_read=usage.cache_read_input_tokens,
+                    cache_write_5m=usage.cache_creation.ephemeral_5m_input_tokens,
+                    cache_write_1h=usage.cache_creation.ephemeral_1h_input_tokens,
+                )
+            )
 
     def record(self, prepared: PreparedMessage, usage: Usage, outcome: str = "finished") -> None:
         """Meter one sampling step: usage for reports and limits, and the metrics."""

@@ -139,9 +139,7 @@ class Proxy:
     async def account(self, prepared: PreparedMessage, raw: dict[str, Any]) -> None:
         usage = _usage(raw, prepared)
         self.meter.record(prepared, usage)
-        await prepared.admission.settle(
-            output_tokens=usage.output_tokens, cache_read_tokens=usage.cache_read_input_tokens
-        )
+        await self.meter.settle(prepared, usage)
 
 
 def _usage(raw: dict[str, Any], prepared: PreparedMessage) -> Usage:

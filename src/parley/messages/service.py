@@ -51,6 +51,7 @@ from parley.metering.spend import SpendGuard
 from parley.metering.usage import UsageRecorder
 from parley.metrics import Metrics
 from parley.ratelimit.limiter import RateLimiter
+from parley.ratelimit.priority import PriorityCapacity
 from parley.wire.requests import MessageCountTokensParams, MessageCreateParams, _MessageInputParams
 from parley.wire.responses import (
     CompactionBlock,
@@ -62,6 +63,17 @@ from parley.wire.responses import (
 
 # The events that are the model's answer (its first one is the time to first token).
 _CONTENT = (TextChunk, ThinkingChunk, ToolCallStart)
+
+
+def _may_use_priority(prepared: PreparedMessage) -> bool:
+    """Whether Priority Tier capacity may serve ``prepared``: not batch work, not
+    ``standard_only``, and not a Claude-API upstream, which schedules (and reports the
+    tier of) its requests itself."""
+    return (
+        not prepared.batch
+        and prepared.params.service_tier != "standard_only"
+        and not isinstance(prepared.model.backend, Passthrough)
+    )
 
 
 class MessagesService:
@@ -76,8 +88,10 @@ class MessagesService:
         inference_geo: str,
         metrics: Metrics,
         signer: BlockSigner,
+        priority: PriorityCapacity,
     ) -> None:
         self.catalog = catalog
+        self.priority = priority
         self.signer = signer
         self.metrics = metrics
         self.limiter = limiter
@@ -179,12 +193,24 @@ class MessagesService:
         who = prepared.ctx.principal
         await self.spend.check(who)
         group = prepared.model.config.rate_limit_group or prepared.model.id
+        commitment = None
+        if _may_use_priority(prepared):
+            commitment = await self.priority.commitment_for(who)
         input_tokens = 0
-        if await self.limiter.needs_input_count(who, group):
+        if commitment is not None or await self.limiter.needs_input_count(who, group):
             input_tokens = await prepared.model.backend.count_tokens(prepared.generation)
+        max_tokens = prepared.generation.max_tokens
         prepared.admission = await self.limiter.admit(
-            who, group, input_tokens=input_tokens, max_tokens=prepared.generation.max_tokens
+            who, group, input_tokens=input_tokens, max_tokens=max_tokens
         )
+        if commitment is not None:
+            # Priority capacity is taken only once the regular limits have let it through.
+            prepared.priority = await self.priority.admit(
+                commitment, input_tokens=input_tokens, max_tokens=max_tokens
+            )
+            prepared.admission.headers.update(prepared.priority.headers)
+            if prepared.priority.served:
+                prepared.generation = replace(prepared.generation, priority="priority")
 
     async def count_headers(self, ctx: CallContext) -> dict[str, str]:
         return await self.limiter.admit_count(ctx.principal)
@@ -323,14 +349,12 @@ class MessagesService:
                     self.meter.first_content(prepared, accepted)
                     accepted = 0.0
                 if isinstance(event, PromptProcessed):
-                    assembler.message.usage = self.meter.usage_of(event, batch=prepared.batch)
+                    assembler.message.usage = self.meter.usage_of(event, prepared)
                     for out in assembler.start():
                         yield out
                     continue
                 if isinstance(event, Finished) and event.prompt is not None:
-                    assembler.message.usage = self.meter.usage_of(
-                        event.prompt, batch=prepared.batch
-                    )
+                    assembler.message.usage = self.meter.usage_of(event.prompt, prepared)
                 for out in assembler.feed(event):
                     yield out
                 if assembler.finished:
@@ -343,17 +367,19 @@ class MessagesService:
         answer with its block or have the reply written from it."""
         written: list[str] = []
         usage = Usage(input_tokens=0, output_tokens=0)
-        async with aclosing(prepared.model.backend.generate(pending.request)) as events:
+        # Served at the tier the request was admitted at, like the answer itself.
+        request = replace(pending.request, priority=prepared.generation.priority)
+        async with aclosing(prepared.model.backend.generate(request)) as events:
             async for event in events:
                 if isinstance(event, Accepted):
                     yield ACCEPTED
                 elif isinstance(event, TextChunk):
                     written.append(event.text)
                 elif isinstance(event, PromptProcessed):
-                    usage = self.meter.usage_of(event, batch=prepared.batch)
+                    usage = self.meter.usage_of(event, prepared)
                 elif isinstance(event, Finished):
                     if event.prompt is not None:
-                        usage = self.meter.usage_of(event.prompt, batch=prepared.batch)
+                        usage = self.meter.usage_of(event.prompt, prepared)
                     usage.output_tokens = event.output_tokens
         self.meter.record(prepared, usage, outcome="compaction")
         summary = compaction.summary_text("".join(written))
@@ -365,18 +391,16 @@ class MessagesService:
                 yield out
             await self._settle(prepared, assembler)
         elif summary is not None:
-            prepared.generation = pending.continue_with(summary)
+            reply = pending.continue_with(summary)
+            prepared.generation = replace(reply, priority=prepared.generation.priority)
 
     async def _settle(self, prepared: PreparedMessage, assembler: MessageAssembler) -> None:
-        """Meter the answer and give back what its admission reserved beyond its use."""
+        """Meter the answer (a compaction's summary was metered as it ended)."""
         usage = assembler.message.usage
         if assembler.message.stop_reason != "compaction":
             self.meter.record(prepared, usage)
         summaries = sum(i["output_tokens"] for i in assembler.iterations)
-        await prepared.admission.settle(
-            output_tokens=usage.output_tokens + summaries,
-            cache_read_tokens=usage.cache_read_input_tokens,
-        )
+        await self.meter.settle(prepared, usage, extra_output=summaries)
 
 
 def _omits_thinking(params: MessageCreateParams) -> bool:

@@ -35,7 +35,7 @@ from parley.backends.base import (
 from parley.backends.common.chat_template import ChatTemplate
 from parley.backends.common.gguf import LlamaModel, resolve_gguf
 from parley.backends.common.thinking import ThinkingSplitter, markers_for
-from parley.backends.llama_cpp.engine import Engine, EngineConfig, Job
+from parley.backends.llama_cpp.engine import RANKS, Engine, EngineConfig, Job
 from parley.backends.llama_cpp.grammar import (
     GrammarSpec,
     SchemaError,
@@ -171,7 +171,9 @@ class LlamaCppBackend:
 
     async def generate(self, request: GenerationRequest) -> AsyncGenerator[BackendEvent, None]:
         engine = self._ready()
-        if request.priority == "interactive" and engine.queued() >= self.options.max_queue:
+        rank = RANKS[request.priority]
+        # Only work queued ahead of it counts: standard traffic cannot crowd out priority.
+        if rank < RANKS["batch"] and engine.queued(up_to=rank) >= self.options.max_queue:
             raise OverloadedError("Overloaded")
         tokens, marks, sampler, inside = await asyncio.to_thread(self._prepare, request)
         loop = asyncio.get_running_loop()
@@ -194,7 +196,7 @@ class LlamaCppBackend:
                 thinking_budget=request.reasoning.budget_tokens,
             ),
             deliver=deliver,
-            batch_priority=request.priority == "batch",
+            rank=rank,
         )
         engine.submit(job)
         finished = False

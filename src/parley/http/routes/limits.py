@@ -1,12 +1,12 @@
-"""Rate-limit and spend-limit endpoints of the Admin API.
+"""Rate-limit endpoints of the Admin API.
 
 Reading follows the hosted API (``GET /v1/organizations/rate_limits``,
-``GET /v1/organizations/workspaces/{id}/rate_limits``, and SDK 2.14's
+``GET /v1/organizations/workspaces/{id}/rate_limits``, and the SDK's
 ``POST …/workspaces/{id}/rate_limits/{rate_limit_id}``). Setting the organization's
-own limits (``POST /v1/organizations/rate_limits/{rate_limit_id}``) and spend limits
-(``GET``/``POST /v1/organizations/spend_limits``) are Parley's additions: on the hosted
-API those come from the usage tier and the console. A rate limit's id is
+own limits (``POST /v1/organizations/rate_limits/{rate_limit_id}``) is Parley's
+addition: on the hosted API those come from the usage tier. A rate limit's id is
 ``rl_<model group>``; ``limits`` entries are ``{"type": <kind>, "value": int|null}``.
+The organization's limits without an override are its current usage tier's.
 """
 
 from __future__ import annotations
@@ -35,16 +35,6 @@ class LimitValueParam(WireModel):
 
 class RateLimitUpdateParams(WireModel):
     limits: list[LimitValueParam]
-
-
-class SpendScope(WireModel):
-    type: Literal["organization", "workspace"]
-    workspace_id: str | None = None
-
-
-class SpendLimitParams(WireModel):
-    scope: SpendScope
-    monthly_usd: float | None = Field(None, ge=0)
 
 
 def _groups(svc: Services) -> dict[str, list[str]]:
@@ -78,9 +68,8 @@ def _org_entry(
 
 async def _org_values(svc: Services, group: str) -> LimitValues:
     org = svc.organization.organization_id
-    return (await svc.limits.overrides()).get(
-        ("organization", org, group), svc.limits.tier_limits(group)
-    )
+    found = (await svc.limits.overrides()).get(("organization", org, group))
+    return found if found is not None else await svc.limits.tier_limits(group)
 
 
 @router.get("/rate_limits")
@@ -98,6 +87,7 @@ async def set_org_rate_limit(
 ) -> JSONResponse:
     group = _group_of(rate_limit_id, svc)
     params = await parse_body(request, RateLimitUpdateParams)
+    await svc.allow(ctx, "manage_limits")
     current = (await _org_values(svc, group)).model_dump()
     current.update({item.type: item.value for item in params.limits})
     values = LimitValues(**current)
@@ -150,61 +140,15 @@ async def list_workspace_rate_limits(
 
 @router.post("/workspaces/{workspace_id}/rate_limits/{rate_limit_id}")
 async def set_workspace_rate_limit(
-    workspace_id: str, rate_limit_id: str, request: Request, _: AdminDep, svc: ServicesDep
+    workspace_id: str, rate_limit_id: str, request: Request, ctx: AdminDep, svc: ServicesDep
 ) -> JSONResponse:
     await svc.workspaces.get(workspace_id)
     group = _group_of(rate_limit_id, svc)
     params = await parse_body(request, RateLimitUpdateParams)
+    await svc.allow(ctx, "manage_limits", workspace_id)
     mine = (await svc.limits.overrides()).get(("workspace", workspace_id, group))
     current = mine.model_dump() if mine else LimitValues().model_dump()
     current.update({item.type: item.value for item in params.limits})
     await svc.limits.set("workspace", workspace_id, group, LimitValues(**current))
     entry = await _workspace_entry(svc, workspace_id, group, _groups(svc)[group], True)
     return JSONResponse(entry)
-
-
-@router.get("/spend_limits")
-async def list_spend_limits(_: AdminDep, svc: ServicesDep) -> JSONResponse:
-    limits = await svc.spend.limits()
-    org = svc.organization.organization_id
-    total, per_workspace = await svc.spend.spent_cents()
-    data = [
-        {
-            "type": "spend_limit",
-            "scope": {"type": "organization"},
-            "monthly_usd": limits.get(("organization", org), svc.spend.configured_org_limit),
-            "spent_usd": float(total / 100),
-        }
-    ]
-    for (scope, scope_id), value in sorted(limits.items()):
-        if scope == "workspace":
-            data.append(
-                {
-                    "type": "spend_limit",
-                    "scope": {"type": "workspace", "workspace_id": scope_id},
-                    "monthly_usd": value,
-                    "spent_usd": float(per_workspace.get(scope_id, 0) / 100),
-                }
-            )
-    return JSONResponse({"data": data, "next_page": None})
-
-
-@router.post("/spend_limits")
-async def set_spend_limit(request: Request, _: AdminDep, svc: ServicesDep) -> JSONResponse:
-    params = await parse_body(request, SpendLimitParams)
-    if params.scope.type == "workspace":
-        if not params.scope.workspace_id:
-            raise NotFoundError("scope.workspace_id: a workspace spend limit needs its workspace")
-        await svc.workspaces.get(params.scope.workspace_id)
-        await svc.spend.set_limit("workspace", params.scope.workspace_id, params.monthly_usd)
-    else:
-        await svc.spend.set_limit(
-            "organization", svc.organization.organization_id, params.monthly_usd
-        )
-    return JSONResponse(
-        {
-            "type": "spend_limit",
-            "scope": params.scope.model_dump(exclude_none=True),
-            "monthly_usd": params.monthly_usd,
-        }
-    )
