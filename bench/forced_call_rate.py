@@ -19,7 +19,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-import httpx
+import httpx2
 import openai
 
 from parley.app import create_app
@@ -52,8 +52,8 @@ async def run(seeds: int, max_tokens: int) -> None:
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        http = httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=600)
+        transport = httpx2.ASGITransport(app=app)
+        http = httpx2.AsyncClient(transport=transport, base_url="http://bench", timeout=600)
         client = openai.AsyncOpenAI(api_key=KEY, base_url="http://bench/v1", http_client=http)
         outcomes: Counter[str] = Counter()
         longest = 0

@@ -267,3 +267,14 @@ def test_a_budget_as_a_template_variable() -> None:
     enabled = Reasoning("enabled", budget_tokens=512)
     body = chat_request(request(reasoning=enabled), "up", "enable_thinking", "thinking_budget")
     assert body["chat_template_kwargs"] == {"enable_thinking": True, "thinking_budget": 512}
+
+
+def test_reasoning_tokens_the_upstream_counted_are_thinking_tokens() -> None:
+    reader = ChunkReader()
+    reader.feed(chunk({"reasoning": "Hmm."}))
+    reader.feed(chunk({"content": "Yes."}, finish="stop"))
+    details = {"reasoning_tokens": 3}
+    usage = {"prompt_tokens": 9, "completion_tokens": 5, "completion_tokens_details": details}
+    reader.feed({"choices": [], "usage": usage})
+    (finished,) = reader.finish()
+    assert finished == Finished("end_turn", 5, None, PromptProcessed(9), thinking_tokens=3)

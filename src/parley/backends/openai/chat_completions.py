@@ -220,8 +220,12 @@ class ChunkReader:
         reason: FinishReason = FINISH.get(self._finish or "stop", "end_turn")
         if self._stop is not None:
             reason = "stop_sequence"
-        output = int((self._usage or {}).get("completion_tokens") or 0)
-        events.append(Finished(reason, output, self._stop, prompt=self._prompt()))
+        usage = self._usage or {}
+        output = int(usage.get("completion_tokens") or 0)
+        # OpenAI's count of reasoning tokens, where the upstream reports it.
+        reasoning = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens")
+        thinking = int(reasoning) if isinstance(reasoning, int) else None
+        events.append(Finished(reason, output, self._stop, self._prompt(), thinking))
         return events
 
     def _prompt(self) -> PromptProcessed | None:
