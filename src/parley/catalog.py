@@ -146,6 +146,19 @@ class Catalog:
             )
         return self._by_id[model_id]
 
+    def aliases_of(self, model_id: str) -> list[str]:
+        """Every other name that reaches ``model_id``: exact aliases, then patterns."""
+        exact = [a for a, t in self._exact.items() if t == model_id]
+        return sorted(exact) + [p for p, t in self._patterns if t == model_id]
+
+    def rate_limit_groups(self) -> dict[str, list[str]]:
+        """Each rate-limit group (a model's ``rate_limit_group``, else its id) and the
+        models in it, in the settings' order."""
+        groups: dict[str, list[str]] = {}
+        for model in self.models:
+            groups.setdefault(model.config.rate_limit_group or model.id, []).append(model.id)
+        return groups
+
     def newest_first(self) -> list[ServedModel]:
         return sorted(self._by_id.values(), key=lambda m: (m.config.created_at, m.id), reverse=True)
 
