@@ -21,6 +21,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from parley.app import create_app
 from parley.backends.scripted import ScriptedBackend
+from tests.console import generated
 from tests.console.browser import Watched, browser, sign_in, watched_page
 from tests.support import ADMIN_KEY, API_KEY, ServerThread, make_settings
 
@@ -170,6 +171,7 @@ def test_a_workspace_key_opens_the_workbench_of_its_workspace(
         ]
         page.fill('#wb-messages textarea[data-turn="0"]', "stream these words please")
         page.fill("#wb-max-tokens", "3")
+        page.fill("#wb-temperature", "0")
         expect(page.locator("#token-count")).to_have_attribute("data-tokens", re.compile(r"^[1-9]"))
         page.click("#run")
         page.wait_for_selector('#wb-output[data-done="1"]')
@@ -181,11 +183,13 @@ def test_a_workspace_key_opens_the_workbench_of_its_workspace(
         body = json.loads(page.text_content("#code-json") or "")
         assert body["stream"] is True
         page.click('#code-tabs a[data-tab="python"]')
-        assert "client.messages.stream(" in page.inner_text("#code-python")
+        assert page.is_visible("#code-python") and not page.is_visible("#code-curl")
+        snippets = {t: page.text_content(f"#code-{t}") or "" for t in ("curl", "python", "typescript")}
         page.click("#close-code")
-        del body["stream"]
-        again = sdk(server, API_KEY).messages.create(**body)
-        assert again.content[0].text == "stream these words"
+        # Each snippet, run as a user would, gets the same answer.
+        assert generated.curl_text(snippets["curl"], API_KEY) == "stream these words"
+        assert generated.python_text(snippets["python"], API_KEY) == "stream these words"
+        assert generated.typescript_text(snippets["typescript"], API_KEY) == "stream these words"
         assert seen.problems == []
 
 

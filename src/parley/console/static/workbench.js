@@ -264,33 +264,56 @@ function pythonLiteral(value, indent) {
   return "{\n" + keys.map((k) => `${pad}${JSON.stringify(k)}: ${pythonLiteral(value[k], indent + 1)}`).join(",\n") + ",\n" + end + "}";
 }
 
+// The Workbench speaks anthropic-version 2023-06-01, the version that still takes
+// temperature and the other sampling fields; SDK 2.x sends 2026-10-21 unless told, and
+// its Python methods take those fields only through extra_body.
+const SAMPLING = ["temperature", "top_p", "top_k"];
+const VERSION_NOTE = "The Workbench sends anthropic-version 2023-06-01 (the version that takes temperature).";
+
+function pythonCode(base, body) {
+  const sampling = Object.fromEntries(Object.entries(body).filter(([k]) => SAMPLING.includes(k)));
+  const args = Object.keys(body).filter((k) => !SAMPLING.includes(k)).map((k) => `    ${k}=${pythonLiteral(body[k], 1)},`);
+  if (Object.keys(sampling).length) args.push(`    extra_body=${pythonLiteral(sampling, 1)},`);
+  return [
+    "import os", "", "import anthropic", "", `# ${VERSION_NOTE}`,
+    "client = anthropic.Anthropic(",
+    `    base_url=${JSON.stringify(base)},`,
+    '    api_key=os.environ["ANTHROPIC_API_KEY"],',
+    '    default_headers={"anthropic-version": "2023-06-01"},',
+    ")", "",
+    "with client.messages.stream(", ...args, ") as stream:",
+    "    for text in stream.text_stream:", '        print(text, end="", flush=True)',
+    "    message = stream.get_final_message()", "print()", "print(message.stop_reason, message.usage.model_dump_json())",
+  ].join("\n");
+}
+
+function typescriptCode(base, body) {
+  return [
+    'import Anthropic from "@anthropic-ai/sdk";', "", `// ${VERSION_NOTE}`,
+    "const client = new Anthropic({",
+    `  baseURL: ${JSON.stringify(base)},`,
+    "  apiKey: process.env.ANTHROPIC_API_KEY,",
+    '  defaultHeaders: { "anthropic-version": "2023-06-01" },',
+    "});", "",
+    `const params = ${JSON.stringify(body, null, 2)};`,
+    "const stream = client.messages.stream(params);",
+    'stream.on("text", (text) => process.stdout.write(text));',
+    "const message = await stream.finalMessage();", "console.log();",
+    "console.log(message.stop_reason, JSON.stringify(message.usage));",
+  ].join("\n");
+}
+
 function codeFor(body) {
   const base = window.location.origin;
-  const sent = { ...body, stream: true };
-  const json = JSON.stringify(sent, null, 2);
+  const json = JSON.stringify({ ...body, stream: true }, null, 2);
   const curl = [
-    `curl ${base}/v1/messages \\`,
+    `curl -N ${base}/v1/messages \\`,
     '  -H "x-api-key: $ANTHROPIC_API_KEY" \\',
     '  -H "anthropic-version: 2023-06-01" \\',
     '  -H "content-type: application/json" \\',
     `  -d '${json.replace(/'/g, "'\\''")}'`,
   ].join("\n");
-  const args = Object.keys(body).map((k) => `    ${k}=${pythonLiteral(body[k], 1)},`).join("\n");
-  const python = [
-    "import os", "", "import anthropic", "",
-    `client = anthropic.Anthropic(base_url=${JSON.stringify(base)}, api_key=os.environ["ANTHROPIC_API_KEY"])`, "",
-    "with client.messages.stream(", args, ") as stream:",
-    "    for text in stream.text_stream:", '        print(text, end="", flush=True)',
-    "    message = stream.get_final_message()", "print()", "print(message.stop_reason, message.usage)",
-  ].join("\n");
-  const typescript = [
-    'import Anthropic from "@anthropic-ai/sdk";', "",
-    `const client = new Anthropic({ baseURL: ${JSON.stringify(base)}, apiKey: process.env.ANTHROPIC_API_KEY });`, "",
-    `const stream = client.messages.stream(${JSON.stringify(body, null, 2)});`,
-    'stream.on("text", (text) => process.stdout.write(text));',
-    "const message = await stream.finalMessage();", "console.log();", "console.log(message.stop_reason, message.usage);",
-  ].join("\n");
-  return { curl, python, typescript, json };
+  return { curl, python: pythonCode(base, body), typescript: typescriptCode(base, body), json };
 }
 
 function showCode() {
