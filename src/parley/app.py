@@ -111,7 +111,7 @@ async def build_services(
     recorder.start()
     stack.push_async_callback(recorder.aclose)
     pricing = {m.id: m.config.pricing for m in catalog.models}
-    plan = await _plans(settings, db, recorder, org.organization_id, pricing, stack)
+    plan = await build_plans(settings, db, recorder, org.organization_id, pricing, stack)
     tiers, policy, spend, priority = plan.tiers, plan.policy, plan.spend, plan.priority
     batches = BatchService(
         db,
@@ -195,7 +195,7 @@ async def build_services(
 
 
 @dataclass(frozen=True)
-class _Plans:
+class Plans:
     tiers: Tiers
     policy: LimitPolicy
     limiter: RateLimiter
@@ -203,14 +203,14 @@ class _Plans:
     priority: PriorityCapacity
 
 
-async def _plans(
+async def build_plans(
     settings: Settings,
     db: Database,
     recorder: UsageRecorder,
     organization_id: str,
     pricing: dict[str, ModelPricing],
     stack: AsyncExitStack,
-) -> _Plans:
+) -> Plans:
     """What limits requests: the usage tier, rate and spend limits, Priority Tier
     capacity, and the change bus that keeps every process's copies of them fresh."""
     store = _bucket_store(settings)
@@ -238,7 +238,7 @@ async def _plans(
     priority = PriorityCapacity(
         db, store, bus, organization_id=organization_id, ttl=rl.override_cache_ttl
     )
-    return _Plans(tiers, policy, limiter, spend, priority)
+    return Plans(tiers, policy, limiter, spend, priority)
 
 
 def batch_concurrency(settings: Settings, catalog: Catalog) -> int:

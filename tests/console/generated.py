@@ -31,7 +31,10 @@ def curl_text(snippet: str, key: str) -> str:
     for line in out.splitlines():
         if line.startswith("data:"):
             event = json.loads(line[5:])
-            if event.get("type") == "content_block_delta" and event["delta"]["type"] == "text_delta":
+            if (
+                event.get("type") == "content_block_delta"
+                and event["delta"]["type"] == "text_delta"
+            ):
                 text.append(event["delta"]["text"])
     return "".join(text)
 

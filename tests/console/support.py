@@ -27,4 +27,8 @@ async def page_csrf(client: httpx.AsyncClient, path: str = "/console/workbench")
 
 
 def set_cookie_headers(response: httpx.Response, name: str) -> list[str]:
-    return [v for k, v in response.headers.multi_items() if k == "set-cookie" and v.startswith(f"{name}=")]
+    return [
+        v
+        for k, v in response.headers.multi_items()
+        if k == "set-cookie" and v.startswith(f"{name}=")
+    ]

@@ -122,7 +122,8 @@ def _set_rate_limit(page: Page, server: ServerThread, workspace: str, rpm: int) 
 def _upload(page: Page, server: ServerThread, workspace: str, seen: Watched) -> None:
     open_page(page, server, f"/console/files?workspace={workspace}")
     page.set_input_files(
-        "#upload-input", files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"a" * 4096}]
+        "#upload-input",
+        files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"a" * 4096}],
     )
     with page.expect_navigation():  # the page reloads once the upload is stored
         page.click("#upload-button")
@@ -138,7 +139,10 @@ def _cancel_a_batch(
     page.locator(f'tr[data-batch="{batch.id}"] button[data-action="cancel"]').click()
     page.wait_for_load_state("load")
     assert client.messages.batches.retrieve(batch.id).processing_status in ("canceling", "ended")
-    assert page.locator(f'tr[data-batch="{batch.id}"] .badge').inner_text() in ("canceling", "ended")
+    assert page.locator(f'tr[data-batch="{batch.id}"] .badge').inner_text() in (
+        "canceling",
+        "ended",
+    )
 
 
 def _see_the_usage_chart(page: Page, server: ServerThread) -> None:
@@ -167,7 +171,10 @@ def test_a_workspace_key_opens_the_workbench_of_its_workspace(
         sign_in(page, server.base_url, API_KEY)
         assert page.url.endswith("/console/workbench")
         assert page.locator(".sidebar nav a").all_inner_texts() == [
-            "Workbench", "Usage and cost", "Batches", "Files",
+            "Workbench",
+            "Usage and cost",
+            "Batches",
+            "Files",
         ]
         page.fill('#wb-messages textarea[data-turn="0"]', "stream these words please")
         page.fill("#wb-max-tokens", "3")
@@ -184,7 +191,9 @@ def test_a_workspace_key_opens_the_workbench_of_its_workspace(
         assert body["stream"] is True
         page.click('#code-tabs a[data-tab="python"]')
         assert page.is_visible("#code-python") and not page.is_visible("#code-curl")
-        snippets = {t: page.text_content(f"#code-{t}") or "" for t in ("curl", "python", "typescript")}
+        snippets = {
+            t: page.text_content(f"#code-{t}") or "" for t in ("curl", "python", "typescript")
+        }
         page.click("#close-code")
         # Each snippet, run as a user would, gets the same answer.
         assert generated.curl_text(snippets["curl"], API_KEY) == "stream these words"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser
@@ -69,7 +68,9 @@ def test_a_new_user_tries_a_prompt_and_sees_it_on_the_usage_chart(
 
         _save_and_reopen(page, workspace)
         open_page(page, server, "/console?period=24h")
-        spec = json.loads(page.locator('script[data-chart-for="chart-requests"]').text_content() or "")
+        spec = json.loads(
+            page.locator('script[data-chart-for="chart-requests"]').text_content() or ""
+        )
         (model,) = [d for d in spec["datasets"] if d["label"] == BUNDLED_MODEL_ID]
         assert sum(model["data"]) == 2  # the Workbench's request and the SDK's
         assert page.locator("figure:has(#chart-requests)").get_attribute("data-ready") == "1"

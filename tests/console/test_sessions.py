@@ -16,7 +16,7 @@ from parley.app import create_app
 from parley.backends.scripted import ScriptedBackend
 from parley.storage.tables import ConsoleSession
 from tests.console.support import page_csrf, set_cookie_headers, sign_in
-from tests.support import ADMIN_KEY, API_KEY, BASE_URL, make_settings, raw_client, running
+from tests.support import ADMIN_KEY, API_KEY, make_settings, raw_client, running
 
 ADMIN = {"x-api-key": ADMIN_KEY, "anthropic-version": "2023-06-01"}
 MESSAGE = {
@@ -81,7 +81,9 @@ async def test_a_wrong_key_does_not_sign_in_and_is_never_echoed(
         garbage = await sign_in(client, "hello")
         assert "not a Parley key" in garbage.text
         await sign_in(client, ADMIN_KEY)
-    assert all(wrong not in r.getMessage() and ADMIN_KEY not in r.getMessage() for r in caplog.records)
+    assert all(
+        wrong not in r.getMessage() and ADMIN_KEY not in r.getMessage() for r in caplog.records
+    )
 
 
 async def test_a_post_without_the_csrf_token_is_refused(scripted_app: Any) -> None:
@@ -122,14 +124,18 @@ async def test_a_session_works_on_every_server_of_the_database(tmp_path: Path) -
     settings = make_settings(tmp_path, models=[])
     first = create_app(settings, backends={"scripted": ScriptedBackend()})
     second = create_app(settings, backends={"scripted": ScriptedBackend()})
-    async with running(first), running(second):
-        async with raw_client(first) as one, raw_client(second) as two:
-            await sign_in(one, ADMIN_KEY)
-            two.cookies.set("parley_console", one.cookies["parley_console"])
-            assert (await two.get("/console/keys")).status_code == 200
-            token = await page_csrf(two)
-            await two.post("/console/sign-out", data={"csrf": token})
-            assert (await one.get("/console/keys")).headers["location"] == "/console/sign-in"
+    async with (
+        running(first),
+        running(second),
+        raw_client(first) as one,
+        raw_client(second) as two,
+    ):
+        await sign_in(one, ADMIN_KEY)
+        two.cookies.set("parley_console", one.cookies["parley_console"])
+        assert (await two.get("/console/keys")).status_code == 200
+        token = await page_csrf(two)
+        await two.post("/console/sign-out", data={"csrf": token})
+        assert (await one.get("/console/keys")).headers["location"] == "/console/sign-in"
 
 
 async def _age(app: Any, **changes: datetime) -> None:
@@ -141,17 +147,17 @@ async def _age(app: Any, **changes: datetime) -> None:
 
 @pytest.mark.parametrize("expiry", ["idle", "absolute"])
 async def test_sessions_expire(scripted_app: Any, expiry: str) -> None:
-    async with scripted_app(console={"session_idle_minutes": 30, "session_max_hours": 8}) as app:
-        async with raw_client(app) as client:
-            await sign_in(client, ADMIN_KEY)
-            assert (await client.get("/console/keys")).status_code == 200
-            now = datetime.now(UTC)
-            if expiry == "idle":
-                await _age(app, last_seen_at=now - timedelta(minutes=31))
-            else:
-                await _age(app, expires_at=now - timedelta(seconds=1))
-            gone = await client.get("/console/keys")
-            assert gone.headers["location"] == "/console/sign-in"
+    console = {"session_idle_minutes": 30, "session_max_hours": 8}
+    async with scripted_app(console=console) as app, raw_client(app) as client:
+        await sign_in(client, ADMIN_KEY)
+        assert (await client.get("/console/keys")).status_code == 200
+        now = datetime.now(UTC)
+        if expiry == "idle":
+            await _age(app, last_seen_at=now - timedelta(minutes=31))
+        else:
+            await _age(app, expires_at=now - timedelta(seconds=1))
+        gone = await client.get("/console/keys")
+        assert gone.headers["location"] == "/console/sign-in"
 
 
 async def test_an_archived_key_ends_its_sessions(scripted_app: Any) -> None:
@@ -162,7 +168,9 @@ async def test_an_archived_key_ends_its_sessions(scripted_app: Any) -> None:
         await sign_in(client, key.json()["api_key"])
         assert (await client.get("/console/workbench")).status_code == 200
         await client.post(
-            f"/v1/organizations/api_keys/{key.json()['id']}", headers=ADMIN, json={"status": "archived"}
+            f"/v1/organizations/api_keys/{key.json()['id']}",
+            headers=ADMIN,
+            json={"status": "archived"},
         )
         assert (await client.get("/console/workbench")).headers["location"] == "/console/sign-in"
 
@@ -218,7 +226,9 @@ async def test_an_admin_session_runs_the_workbench_in_the_workspace_it_picks(
             headers=ADMIN,
         )
         rows = [r["group"] for r in report.json()["data"]]
-        assert {"workspace_id": workspace.json()["id"], "api_key_id": None}.items() <= rows[0].items()
+        assert {"workspace_id": workspace.json()["id"], "api_key_id": None}.items() <= rows[
+            0
+        ].items()
 
 
 async def test_an_api_key_session_sees_only_its_workspace_pages(scripted_app: Any) -> None:
@@ -271,6 +281,8 @@ async def test_a_new_keys_secret_is_shown_once(scripted_app: Any) -> None:
         assert "notebook" in listed.text
         assert secret not in listed.text
         used = await client.post(
-            "/v1/messages", json=MESSAGE, headers={"x-api-key": secret, "anthropic-version": "2023-06-01"}
+            "/v1/messages",
+            json=MESSAGE,
+            headers={"x-api-key": secret, "anthropic-version": "2023-06-01"},
         )
         assert used.status_code == 200

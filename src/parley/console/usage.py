@@ -26,21 +26,13 @@ from parley.console.names import namer
 from parley.console.render import redirect
 from parley.errors import InvalidRequestError
 from parley.http.routes.analytics import analytics_query
+from parley.metering import flat
 from parley.metering.analytics import WIDTHS, AnalyticsQuery, window
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute)
 VisitorDep = Annotated[Visitor, Depends(visitor)]
 GROUPS = ("model", "workspace_id", "api_key_id", "service_tier", "product", "inference_geo")
 TIERS = ("standard", "priority", "batch")
-USAGE_COLUMNS = (
-    "uncached_input_tokens",
-    "output_tokens",
-    "cache_read_input_tokens",
-    "cache_creation_5m",
-    "cache_creation_1h",
-    "requests",
-    "total_tokens",
-)
 
 
 def defaults(now: datetime) -> dict[str, str]:
@@ -148,34 +140,8 @@ async def usage_csv(request: Request, who: VisitorDep) -> Response:
 def to_csv(rows: list[dict[str, Any]], groups: tuple[str, ...], report: str) -> str:
     """Rows of a report as CSV: the bucket, each grouped dimension, then the numbers."""
     out = io.StringIO()
-    writer = csv.writer(out)
-    numbers = USAGE_COLUMNS if report == "usage" else ("amount_cents", "currency", "requests")
-    writer.writerow(["starting_at", "ending_at", *groups, *numbers])
-    for row in rows:
-        group = row.get("group") or {}
-        values = [_cell(group.get(g)) for g in groups]
-        writer.writerow([row["starting_at"], row["ending_at"], *values, *_numbers(row, report)])
+    columns = ["starting_at", "ending_at", *groups, *flat.numbers(report)]
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(flat.flatten(rows, groups, report))
     return out.getvalue()
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, dict):  # the actor
-        return str(value.get("api_key_id") or "")
-    return "" if value is None else str(value)
-
-
-def _numbers(row: dict[str, Any], report: str) -> list[Any]:
-    if report == "cost":
-        cost = row["cost"]
-        return [cost["amount"], cost["currency"], cost.get("requests")]
-    usage = row["usage"]
-    creation = usage["cache_creation"]
-    return [
-        usage["uncached_input_tokens"],
-        usage["output_tokens"],
-        usage["cache_read_input_tokens"],
-        creation["ephemeral_5m_input_tokens"],
-        creation["ephemeral_1h_input_tokens"],
-        usage["requests"],
-        usage["total_tokens"],
-    ]
