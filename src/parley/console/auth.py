@@ -31,9 +31,9 @@ from parley.http.deps import CSRF_HEADER, SESSION_COOKIE, Services
 from parley.http.errors import request_id_of
 from parley.messages.context import CallContext
 from parley.protocol import ApiVersion
-from parley.storage.tables import Workspace
 from parley.tenancy.roles import Action
 from parley.tenancy.sessions import SessionView
+from parley.tenancy.workspaces import Workspace
 
 SIGN_IN = "/console/sign-in"
 
