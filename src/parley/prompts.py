@@ -63,14 +63,9 @@ class Prompts:
                     f"A workspace keeps at most {MAX_PROMPTS} prompts; delete one first."
                 )
             row = SavedPrompt(
-                id=new_id("prompt"),
-                workspace_id=workspace_id,
-                name=name,
-                request=request,
-                created_by=created_by,
-                created_at=now,
-                updated_at=now,
-            )
+                id=new_id("prompt"), workspace_id=workspace_id, name=name, request=request,
+                created_by=created_by, created_at=now, updated_at=now,
+            )  # fmt: skip
             session.add(row)
         return row
 

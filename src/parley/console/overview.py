@@ -43,43 +43,39 @@ async def overview(request: Request, who: VisitorDep) -> Response:
     await who.require("read_usage")
     period = request.query_params.get("period", "24h")
     period = period if period in PERIODS else "24h"
-    start, end, width = span(period, datetime.now(UTC))
+    found = await figures(who, *span(period, datetime.now(UTC)))
+    return await show(
+        request, who, "overview.html", "overview", period=period, periods=list(PERIODS), **found
+    )
+
+
+async def figures(who: Visitor, start: datetime, end: datetime, width: timedelta) -> dict[str, Any]:
+    """The totals and charts of the period [start, end) in buckets of ``width``."""
     base = AnalyticsQuery(starting_at=start, ending_at=end, limit=1000)
     timed = replace(base, time_bucket_width="1h" if width < timedelta(days=1) else "1d")
-    usage_by_model = await _rows(who, "usage", replace(timed, group_by=("model",)))
-    cost_by_model = await _rows(who, "cost", replace(timed, group_by=("model",)))
-    by_workspace = await _rows(who, "usage", replace(base, group_by=("workspace_id",)))
-    cost_by_workspace = await _rows(who, "cost", replace(base, group_by=("workspace_id",)))
-    name = await namer(who)
-    times = charts.buckets(start, end, width)
-    return await show(
-        request,
-        who,
-        "overview.html",
-        "overview",
-        period=period,
-        periods=list(PERIODS),
-        totals={
-            "requests": charts.total(usage_by_model, "requests"),
-            "tokens": charts.total(usage_by_model, "tokens"),
-            "usd": charts.total(cost_by_model, "usd"),
+    by_model = replace(timed, group_by=("model",))
+    by_workspace = replace(base, group_by=("workspace_id",))
+    usage, cost = await _rows(who, "usage", by_model), await _rows(who, "cost", by_model)
+    name, times = await namer(who), charts.buckets(start, end, width)
+
+    def over_time(rows: list[dict[str, Any]], unit: str) -> dict[str, Any]:
+        return charts.over_time(rows, times, unit=unit, groups=("model",), width=width)
+
+    def per_workspace(rows: list[dict[str, Any]], unit: str) -> dict[str, Any]:
+        return charts.totals(rows, unit=unit, groups=("workspace_id",), name=name)
+
+    return {
+        "totals": {
+            "requests": charts.total(usage, "requests"),
+            "tokens": charts.total(usage, "tokens"),
+            "usd": charts.total(cost, "usd"),
         },
-        tokens_chart=charts.over_time(
-            usage_by_model, times, unit="tokens", groups=("model",), width=width
-        ),
-        requests_chart=charts.over_time(
-            usage_by_model, times, unit="requests", groups=("model",), width=width
-        ),
-        cost_chart=charts.over_time(
-            cost_by_model, times, unit="usd", groups=("model",), width=width
-        ),
-        workspace_tokens=charts.totals(
-            by_workspace, unit="tokens", groups=("workspace_id",), name=name
-        ),
-        workspace_cost=charts.totals(
-            cost_by_workspace, unit="usd", groups=("workspace_id",), name=name
-        ),
-    )
+        "tokens_chart": over_time(usage, "tokens"),
+        "requests_chart": over_time(usage, "requests"),
+        "cost_chart": over_time(cost, "usd"),
+        "workspace_tokens": per_workspace(await _rows(who, "usage", by_workspace), "tokens"),
+        "workspace_cost": per_workspace(await _rows(who, "cost", by_workspace), "usd"),
+    }
 
 
 async def _rows(who: Visitor, report: str, query: AnalyticsQuery) -> list[dict[str, Any]]:
