@@ -130,8 +130,8 @@ def _batch_file_and_skill(server: ServerThread, key: str) -> None:
         archive.writestr(
             "tone/SKILL.md", "---\nname: tone\ndescription: Answer kindly.\n---\nBe kind.\n"
         )
-    client.beta.skills.create(
-        files=[("tone.zip", skill.getvalue(), "application/zip")], display_title="Tone"
+    client.skills.create(
+        files=[("tone.zip", skill.getvalue(), "application/zip")], display_name="Tone"
     )
 
 

@@ -176,6 +176,15 @@ def test_a_workspace_key_opens_the_workbench_of_its_workspace(
             "Batches",
             "Files",
         ]
+        page.click(".wb-more summary")
+        page.fill("#wb-tools", '[{"name": "lookup"}]')  # no input_schema
+        assert (
+            page.inner_text("#wb-tools-error")
+            == "tools.0.input_schema: required (a JSON Schema object)"
+        )
+        page.fill("#wb-tools", "[{oops")
+        assert page.inner_text("#wb-tools-error").startswith("Tools are not valid JSON")
+        page.fill("#wb-tools", "")
         page.fill('#wb-messages textarea[data-turn="0"]', "stream these words please")
         page.fill("#wb-max-tokens", "3")
         page.fill("#wb-temperature", "0")

@@ -46,8 +46,10 @@ function wireForms() {
 const PALETTE = ["#c8693f", "#5b7bb9", "#6a9f5b", "#b9935b", "#8a6bb9", "#3f9fa3", "#b95b7a", "#7a7a7a"];
 
 function formatValue(value, unit) {
-  if (unit === "usd") return "$" + value.toLocaleString(undefined, { maximumFractionDigits: 4 });
-  return value.toLocaleString();
+  if (unit !== "usd") return value.toLocaleString();
+  // Sub-cent amounts (small models are cheap) keep two significant digits.
+  if (value !== 0 && Math.abs(value) < 0.01) return "$" + value.toPrecision(2);
+  return "$" + value.toLocaleString(undefined, { maximumFractionDigits: 2 });
 }
 
 function drawChart(canvas, spec) {
