@@ -156,6 +156,8 @@ class ConsoleRoute(APIRoute):
                 return redirect(request, SIGN_IN)
             except ParleyError as exc:
                 return refused(request, exc)
+            finally:
+                await request.close()  # the uploaded files of a posted form
 
         return handler
 

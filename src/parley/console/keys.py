@@ -41,6 +41,7 @@ async def keys_page(request: Request, who: VisitorDep) -> Response:
     workspaces, _ = await who.svc.workspaces.page(
         limit=100, include_default=True, include_archived=True
     )
+    workspaces.sort(key=lambda w: (not w.is_default, w.name.lower()))
     default = who.svc.organization.default_workspace_id
     return await show(
         request,
