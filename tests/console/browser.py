@@ -12,11 +12,18 @@ import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 SECRET = re.compile(r"sk-parley-(?:api|admin)01-\S+")
+
+
+class Server(Protocol):
+    """A running Parley the browser can reach (a ServerThread, a ``parley serve``)."""
+
+    @property
+    def base_url(self) -> str: ...
 
 
 def chromium_path() -> str:

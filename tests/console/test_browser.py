@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, Page, expect
 from parley.app import create_app
 from parley.backends.scripted import ScriptedBackend
 from tests.console import generated
-from tests.console.browser import Watched, browser, sign_in, watched_page
+from tests.console.browser import Server, Watched, browser, sign_in, watched_page
 from tests.support import ADMIN_KEY, API_KEY, ServerThread, make_settings
 
 pytestmark = [pytest.mark.live]
@@ -52,12 +52,12 @@ def hello(client: anthropic.Anthropic, text: str = "hello there") -> Any:
     )
 
 
-def open_page(page: Page, server: ServerThread, path: str) -> None:
+def open_page(page: Page, server: Server, path: str) -> None:
     page.goto(server.base_url + path)
     page.wait_for_load_state("load")
 
 
-def create_workspace(page: Page, server: ServerThread, name: str) -> str:
+def create_workspace(page: Page, server: Server, name: str) -> str:
     open_page(page, server, "/console/workspaces")
     page.fill("#new-workspace-name", name)
     page.click("#create-workspace")
@@ -65,7 +65,7 @@ def create_workspace(page: Page, server: ServerThread, name: str) -> str:
     return str(row.get_attribute("data-workspace"))
 
 
-def create_key(page: Page, server: ServerThread, name: str, workspace: str) -> str:
+def create_key(page: Page, server: Server, name: str, workspace: str) -> str:
     open_page(page, server, "/console/keys")
     page.fill("#new-key-name", name)
     page.select_option("#new-key-workspace", workspace)

@@ -1,6 +1,7 @@
-"""The README's first steps in a real Chromium, on the bundled model: sign in with the
-admin key, create a workspace and a key, try a prompt in the Workbench, save it and
-open it again, and see the requests on the usage chart.
+"""The README's first steps in a real Chromium: ``parley serve`` on the embedded
+default (the bundled model) prints the admin key on its first start; a person opens
+the base URL, signs in with that key, creates a workspace and a key, tries a prompt in
+the Workbench, saves it and opens it again, and sees the requests on the usage chart.
 
 The Workbench's answer at temperature 0 is compared with the same request (taken from
 its "Get code") made through the SDK with the new key: one route, one answer.
@@ -9,17 +10,18 @@ its "Get code") made through the SDK with the new key: one route, one answer.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import pytest
 from playwright.sync_api import Browser
 
-from parley.app import create_app
 from parley.config import BUNDLED_MODEL_ID
 from tests.console import generated
-from tests.console.browser import browser, sign_in, watched_page
+from tests.console.browser import SECRET, browser, sign_in, watched_page
 from tests.console.test_browser import create_key, create_workspace, open_page
-from tests.support import ADMIN_KEY, ServerThread, make_settings
+from tests.processes import free_port, serve
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 
@@ -30,19 +32,31 @@ def chromium() -> Iterator[Browser]:
         yield launched
 
 
+@dataclass(frozen=True)
+class Served:
+    base_url: str
+    admin_key: str
+    log: Callable[[], str]
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
-    settings = make_settings(tmp_path_factory.mktemp("console-model"))  # the bundled model
-    with ServerThread(create_app(settings)) as running:
-        yield running
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    port = free_port()
+    process = serve(tmp_path_factory.mktemp("console-model"), port)
+    try:
+        printed = re.search(r"(sk-parley-admin01-\S+)", process.log())
+        assert printed, process.log()
+        yield Served(f"http://127.0.0.1:{port}", printed.group(1), process.log)
+    finally:
+        process.terminate()
 
 
 def test_a_new_user_tries_a_prompt_and_sees_it_on_the_usage_chart(
-    chromium: Browser, server: ServerThread
+    chromium: Browser, server: Served
 ) -> None:
     with watched_page(chromium, permissions=["clipboard-read", "clipboard-write"]) as seen:
         page = seen.page
-        sign_in(page, server.base_url, ADMIN_KEY)
+        sign_in(page, server.base_url, server.admin_key)
         workspace = create_workspace(page, server, "first steps")
         secret = create_key(page, server, "my key", workspace)
 
@@ -75,6 +89,8 @@ def test_a_new_user_tries_a_prompt_and_sees_it_on_the_usage_chart(
         assert sum(model["data"]) == 2  # the Workbench's request and the SDK's
         assert page.locator("figure:has(#chart-requests)").get_attribute("data-ready") == "1"
         assert seen.problems == []
+    # The server's log (access lines included) holds one secret: the first start's print.
+    assert SECRET.findall(server.log()) == [server.admin_key]
 
 
 def _save_and_reopen(page: object, workspace: str) -> None:

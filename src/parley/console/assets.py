@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, Response
 from parley.console.render import HERE, SECURITY_HEADERS
 from parley.errors import NotFoundError
 
-router = APIRouter(prefix="/console")
+router = APIRouter(prefix="/console", include_in_schema=False)
 STATIC = HERE / "static"
 VENDOR_SOURCE = HERE / "vendor"
 # URL name -> file inside node_modules.

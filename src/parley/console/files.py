@@ -16,7 +16,7 @@ from parley.console.auth import ConsoleRoute, Visitor, checked_form, visitor
 from parley.console.layout import show
 from parley.console.render import redirect
 
-router = APIRouter(prefix="/console/files", route_class=ConsoleRoute)
+router = APIRouter(prefix="/console/files", route_class=ConsoleRoute, include_in_schema=False)
 VisitorDep = Annotated[Visitor, Depends(visitor)]
 
 

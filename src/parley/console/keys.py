@@ -18,7 +18,7 @@ from parley.errors import InvalidRequestError
 from parley.tenancy.keys import shown_status
 from parley.wire import admin as wire
 
-router = APIRouter(prefix="/console/keys", route_class=ConsoleRoute)
+router = APIRouter(prefix="/console/keys", route_class=ConsoleRoute, include_in_schema=False)
 VisitorDep = Annotated[Visitor, Depends(visitor)]
 HERE = "/console/keys"
 STATUSES = ("active", "inactive", "archived", "expired")

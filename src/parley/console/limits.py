@@ -20,7 +20,7 @@ from parley.http.routes.body import validated
 from parley.ratelimit.policy import KINDS
 from parley.wire.spend import SpendLimitSetParams
 
-router = APIRouter(prefix="/console/limits", route_class=ConsoleRoute)
+router = APIRouter(prefix="/console/limits", route_class=ConsoleRoute, include_in_schema=False)
 VisitorDep = Annotated[Visitor, Depends(visitor)]
 HERE = "/console/limits"
 ORGANIZATION = "organization"

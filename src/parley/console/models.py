@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from parley.console.auth import ConsoleRoute, Visitor, visitor
 from parley.console.layout import show
 
-router = APIRouter(prefix="/console/models", route_class=ConsoleRoute)
+router = APIRouter(prefix="/console/models", route_class=ConsoleRoute, include_in_schema=False)
 VisitorDep = Annotated[Visitor, Depends(visitor)]
 
 

@@ -18,7 +18,7 @@ from parley.console.names import namer
 from parley.console.render import redirect
 from parley.metering.analytics import AnalyticsQuery
 
-router = APIRouter(prefix="/console", route_class=ConsoleRoute)
+router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 VisitorDep = Annotated[Visitor, Depends(visitor)]
 PERIODS = {
     "24h": (timedelta(hours=24), timedelta(hours=1)),

@@ -20,7 +20,7 @@ from parley.console.render import page, redirect
 from parley.errors import AuthenticationError, ParleyError, PermissionDeniedError
 from parley.http.deps import SESSION_COOKIE
 
-router = APIRouter(prefix="/console", route_class=ConsoleRoute)
+router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 PRE_SESSION_COOKIE = "parley_console_form"
 
 

@@ -17,7 +17,7 @@ from parley.console.render import redirect
 from parley.errors import InvalidRequestError, RequestTooLargeError
 from parley.skills import MAX_BYTES
 
-router = APIRouter(prefix="/console/skills", route_class=ConsoleRoute)
+router = APIRouter(prefix="/console/skills", route_class=ConsoleRoute, include_in_schema=False)
 VisitorDep = Annotated[Visitor, Depends(visitor)]
 
 

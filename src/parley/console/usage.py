@@ -29,7 +29,7 @@ from parley.http.routes.analytics import analytics_query
 from parley.metering import flat
 from parley.metering.analytics import WIDTHS, AnalyticsQuery, window
 
-router = APIRouter(prefix="/console", route_class=ConsoleRoute)
+router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 VisitorDep = Annotated[Visitor, Depends(visitor)]
 GROUPS = ("model", "workspace_id", "api_key_id", "service_tier", "product", "inference_geo")
 TIERS = ("standard", "priority", "batch")

@@ -19,7 +19,7 @@ from parley.console.layout import show
 from parley.console.render import redirect
 from parley.errors import InvalidRequestError
 
-router = APIRouter(prefix="/console/workbench", route_class=ConsoleRoute)
+router = APIRouter(prefix="/console/workbench", route_class=ConsoleRoute, include_in_schema=False)
 VisitorDep = Annotated[Visitor, Depends(visitor)]
 
 

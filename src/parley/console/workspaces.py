@@ -14,7 +14,7 @@ from parley.console.layout import show
 from parley.console.render import redirect
 from parley.wire import admin as wire
 
-router = APIRouter(prefix="/console/workspaces", route_class=ConsoleRoute)
+router = APIRouter(prefix="/console/workspaces", route_class=ConsoleRoute, include_in_schema=False)
 VisitorDep = Annotated[Visitor, Depends(visitor)]
 HERE = "/console/workspaces"
 
