@@ -118,10 +118,13 @@ async def test_sign_out_ends_the_session(scripted_app: Any) -> None:
         assert again.headers["location"] == "/console/sign-in"
 
 
-async def test_a_session_works_on_every_server_of_the_database(tmp_path: Path) -> None:
-    """Two servers on one database (as behind a load balancer): signed in on one, the
-    browser is signed in on the other, and signing out on the other ends it on both."""
-    settings = make_settings(tmp_path, models=[])
+async def test_a_session_works_on_every_server_of_the_database(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Two servers on one database (as behind a load balancer), SQLite and PostgreSQL:
+    signed in on one, the browser is signed in on the other, and signing out on the
+    other ends it on both."""
+    settings = make_settings(tmp_path, models=[], database={"url": database_url})
     first = create_app(settings, backends={"scripted": ScriptedBackend()})
     second = create_app(settings, backends={"scripted": ScriptedBackend()})
     async with (
