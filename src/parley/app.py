@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 
@@ -25,6 +25,7 @@ from parley.batches.worker import BatchWorker
 from parley.blobs import open_blob_store
 from parley.catalog import Catalog
 from parley.config import ModelPricing, Settings
+from parley.console import install as install_console
 from parley.files import FileService
 from parley.http.cors import BrowserAccess
 from parley.http.deps import Services
@@ -60,6 +61,7 @@ from parley.metering.spend import SpendGuard
 from parley.metering.spend_limits import SpendLimits
 from parley.metering.usage import UsageRecorder
 from parley.metrics import Metrics
+from parley.prompts import Prompts
 from parley.ratelimit.buckets import BucketStore, MemoryBucketStore
 from parley.ratelimit.bus import ChangeBus, LocalBus, RedisBus
 from parley.ratelimit.limiter import RateLimiter
@@ -74,6 +76,7 @@ from parley.tenancy.keys import KeyService
 from parley.tenancy.members import Members
 from parley.tenancy.organization import bootstrap
 from parley.tenancy.roles import Authorizer
+from parley.tenancy.sessions import Sessions
 from parley.tenancy.users import Users
 from parley.tenancy.workspaces import Workspaces
 
@@ -108,7 +111,7 @@ async def build_services(
     recorder.start()
     stack.push_async_callback(recorder.aclose)
     pricing = {m.id: m.config.pricing for m in catalog.models}
-    plan = await _plans(settings, db, recorder, org.organization_id, pricing, stack)
+    plan = await build_plans(settings, db, recorder, org.organization_id, pricing, stack)
     tiers, policy, spend, priority = plan.tiers, plan.policy, plan.spend, plan.priority
     batches = BatchService(
         db,
@@ -144,6 +147,15 @@ async def build_services(
         worker.start()
         stack.push_async_callback(worker.aclose)
     workspaces = Workspaces(db, keys)
+    authorizer = Authorizer(db, default_workspace_id=org.default_workspace_id)
+    console = settings.console
+    sessions = Sessions(
+        db,
+        keys,
+        authorizer,
+        idle=timedelta(minutes=console.session_idle_minutes),
+        absolute=timedelta(hours=console.session_max_hours),
+    )
     usage_analytics = Analytics(db, recorder, pricing=pricing, inference_geo=settings.inference_geo)
     return Services(
         settings=settings,
@@ -169,7 +181,7 @@ async def build_services(
         metrics=metrics,
         invites=Invites(db),
         members=Members(db, workspaces),
-        authorizer=Authorizer(db, default_workspace_id=org.default_workspace_id),
+        authorizer=authorizer,
         tiers=tiers,
         priority=priority,
         spend_limits=SpendLimits(
@@ -177,11 +189,13 @@ async def build_services(
         ),
         analytics=usage_analytics,
         bucketed=BucketedAnalytics(usage_analytics),
+        sessions=sessions,
+        prompts=Prompts(db),
     )
 
 
 @dataclass(frozen=True)
-class _Plans:
+class Plans:
     tiers: Tiers
     policy: LimitPolicy
     limiter: RateLimiter
@@ -189,14 +203,14 @@ class _Plans:
     priority: PriorityCapacity
 
 
-async def _plans(
+async def build_plans(
     settings: Settings,
     db: Database,
     recorder: UsageRecorder,
     organization_id: str,
     pricing: dict[str, ModelPricing],
     stack: AsyncExitStack,
-) -> _Plans:
+) -> Plans:
     """What limits requests: the usage tier, rate and spend limits, Priority Tier
     capacity, and the change bus that keeps every process's copies of them fresh."""
     store = _bucket_store(settings)
@@ -224,7 +238,7 @@ async def _plans(
     priority = PriorityCapacity(
         db, store, bus, organization_id=organization_id, ttl=rl.override_cache_ttl
     )
-    return _Plans(tiers, policy, limiter, spend, priority)
+    return Plans(tiers, policy, limiter, spend, priority)
 
 
 def batch_concurrency(settings: Settings, catalog: Catalog) -> int:
@@ -325,4 +339,5 @@ def create_app(settings: Settings, *, backends: Mapping[str, Backend] | None = N
     )
     for module in routers:
         app.include_router(module.router)
+    install_console(app, settings)
     return app

@@ -320,6 +320,24 @@ class UsageSettings(_Section):
     )
 
 
+class ConsoleSettings(_Section):
+    enabled: bool = Field(
+        True, description="Serve the web Console and Workbench under /console on the API's port."
+    )
+    session_idle_minutes: float = Field(
+        60.0, gt=0, description="A Console session unused this long ends (sign in again)."
+    )
+    session_max_hours: float = Field(
+        12.0, gt=0, description="A Console session ends this long after sign-in, used or not."
+    )
+    assets_dir: Path | None = Field(
+        None,
+        description="Where the Console's front-end libraries were installed from the npm "
+        "registry (`npm ci` of src/parley/console/vendor, which `make serve` runs); default: "
+        "that folder's node_modules.",
+    )
+
+
 class Settings(BaseSettings):
     """Everything a Parley process is configured with."""
 
@@ -348,6 +366,9 @@ class Settings(BaseSettings):
     )
     spend_limits: SpendLimitSettings = Field(
         default_factory=SpendLimitSettings, description="Spend limits."
+    )
+    console: ConsoleSettings = Field(
+        default_factory=ConsoleSettings, description="The web Console."
     )
     organization_name: str = Field("Parley", description="The organization's name.")
     models: list[ModelConfig] = Field(

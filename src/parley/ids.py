@@ -29,6 +29,7 @@ PREFIXES = frozenset(
         "apikey",
         "invite",
         "spl",
+        "prompt",
     }
 )
 

@@ -10,9 +10,13 @@ from parley.cli.config import config
 from parley.cli.db import db
 from parley.cli.invites import invites
 from parley.cli.keys import keys
+from parley.cli.limits import limits
+from parley.cli.models import models
 from parley.cli.serve import serve
+from parley.cli.usage import cost, usage
 from parley.cli.users import users
 from parley.cli.worker import worker
+from parley.cli.workspaces import workspaces
 
 
 @click.group()
@@ -29,3 +33,8 @@ main.add_command(batches)
 main.add_command(config)
 main.add_command(invites)
 main.add_command(users)
+main.add_command(models)
+main.add_command(workspaces)
+main.add_command(limits)
+main.add_command(usage)
+main.add_command(cost)

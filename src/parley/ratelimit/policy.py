@@ -12,6 +12,7 @@ they changed.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from parley.config import LimitValues, RateLimitSettings, TierConfig
@@ -76,6 +77,24 @@ class LimitPolicy:
 
     async def overrides(self) -> dict[tuple[str, str, str], LimitValues]:
         return await self._overrides()
+
+    async def organization_limits(self, organization_id: str, group: str) -> LimitValues:
+        """The organization's limits on ``group``: an override, else its usage tier's."""
+        found = (await self._overrides()).get(("organization", organization_id, group))
+        return found if found is not None else await self.tier_limits(group)
+
+    async def update(
+        self, scope: str, scope_id: str, group: str, changes: Mapping[str, int | None]
+    ) -> LimitValues:
+        """Change some kinds of a scope's limits on ``group`` (None: no limit of that
+        kind), keeping the others; the organization starts from its tier's."""
+        if scope == "organization":
+            base = await self.organization_limits(scope_id, group)
+        else:
+            base = (await self._overrides()).get((scope, scope_id, group)) or LimitValues()
+        values = LimitValues(**{**base.model_dump(), **changes})
+        await self.set(scope, scope_id, group, values)
+        return values
 
     async def set(self, scope: str, scope_id: str, group: str, values: LimitValues) -> None:
         if scope == "workspace":

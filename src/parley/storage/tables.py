@@ -305,3 +305,40 @@ class SkillVersion(Base):
     created_at: Mapped[datetime]
 
     __table_args__ = (UniqueConstraint("skill_id", "version"),)
+
+
+class ConsoleSession(Base):
+    """A signed-in Console session. The cookie carries a random token; only its SHA-256
+    is stored (``id``), so the table alone cannot be used to sign in. The session names
+    the key it was opened with and is re-checked against it on every request."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "admin" or "api": the key's kind
+    api_key_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    workspace_id: Mapped[str | None] = mapped_column(String(64))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_console_sessions_expires", "expires_at"),)
+
+
+class SavedPrompt(Base):
+    """A Workbench prompt saved in a workspace: the Messages request it would send."""
+
+    __tablename__ = "saved_prompts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_saved_prompts_workspace", "workspace_id"),)

@@ -15,7 +15,8 @@ from parley.errors import InvalidRequestError, NotFoundError
 from parley.ids import new_id
 from parley.storage import tenancy
 from parley.storage.db import Database, utc
-from parley.storage.tables import ApiKey, Workspace
+from parley.storage.tables import ApiKey
+from parley.storage.tables import Workspace as Workspace  # the row type, for callers
 from parley.tenancy.keys import KeyService
 from parley.wire import admin as wire
 

@@ -33,7 +33,8 @@ def _filters(request: Request, allowed: tuple[str, ...]) -> dict[str, tuple[str,
     return {name: tuple(array(request, name)) for name in allowed if array(request, name)}
 
 
-def _query(request: Request) -> AnalyticsQuery:
+def analytics_query(request: Request) -> AnalyticsQuery:
+    """The query of an analytics request, as the Admin API and the Console read it."""
     starting_at = timestamp(request, "starting_at", required=True)
     assert starting_at is not None
     return AnalyticsQuery(
@@ -78,13 +79,13 @@ def _bucket_query(request: Request) -> BucketQuery:
 @router.get("/usage")
 async def usage(request: Request, ctx: AdminDep, svc: ServicesDep) -> JSONResponse:
     await svc.allow(ctx, "read_usage")
-    return JSONResponse(await svc.analytics.usage(_query(request)))
+    return JSONResponse(await svc.analytics.usage(analytics_query(request)))
 
 
 @router.get("/cost")
 async def cost(request: Request, ctx: AdminDep, svc: ServicesDep) -> JSONResponse:
     await svc.allow(ctx, "read_usage")
-    return JSONResponse(await svc.analytics.cost(_query(request)))
+    return JSONResponse(await svc.analytics.cost(analytics_query(request)))
 
 
 @router.get("/usage_report")

@@ -38,10 +38,7 @@ class RateLimitUpdateParams(WireModel):
 
 
 def _groups(svc: Services) -> dict[str, list[str]]:
-    groups: dict[str, list[str]] = {}
-    for model in svc.catalog.models:
-        groups.setdefault(model.config.rate_limit_group or model.id, []).append(model.id)
-    return groups
+    return svc.catalog.rate_limit_groups()
 
 
 def _group_of(rate_limit_id: str, svc: Services) -> str:
@@ -67,9 +64,7 @@ def _org_entry(
 
 
 async def _org_values(svc: Services, group: str) -> LimitValues:
-    org = svc.organization.organization_id
-    found = (await svc.limits.overrides()).get(("organization", org, group))
-    return found if found is not None else await svc.limits.tier_limits(group)
+    return await svc.limits.organization_limits(svc.organization.organization_id, group)
 
 
 @router.get("/rate_limits")
@@ -88,10 +83,9 @@ async def set_org_rate_limit(
     group = _group_of(rate_limit_id, svc)
     params = await parse_body(request, RateLimitUpdateParams)
     await svc.allow(ctx, "manage_limits")
-    current = (await _org_values(svc, group)).model_dump()
-    current.update({item.type: item.value for item in params.limits})
-    values = LimitValues(**current)
-    await svc.limits.set("organization", svc.organization.organization_id, group, values)
+    changes: dict[str, int | None] = {item.type: item.value for item in params.limits}
+    org = svc.organization.organization_id
+    values = await svc.limits.update("organization", org, group, changes)
     return JSONResponse(_org_entry(group, _groups(svc)[group], values, ctx.version))
 
 
@@ -146,9 +140,7 @@ async def set_workspace_rate_limit(
     group = _group_of(rate_limit_id, svc)
     params = await parse_body(request, RateLimitUpdateParams)
     await svc.allow(ctx, "manage_limits", workspace_id)
-    mine = (await svc.limits.overrides()).get(("workspace", workspace_id, group))
-    current = mine.model_dump() if mine else LimitValues().model_dump()
-    current.update({item.type: item.value for item in params.limits})
-    await svc.limits.set("workspace", workspace_id, group, LimitValues(**current))
+    changes: dict[str, int | None] = {item.type: item.value for item in params.limits}
+    await svc.limits.update("workspace", workspace_id, group, changes)
     entry = await _workspace_entry(svc, workspace_id, group, _groups(svc)[group], True)
     return JSONResponse(entry)
