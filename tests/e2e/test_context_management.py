@@ -111,3 +111,72 @@ async def test_a_30_turn_tool_loop_stays_inside_the_window(small_window: Any) ->
     (applied,) = final.context_management.applied_edits
     assert applied.cleared_tool_uses == 28
     assert applied.cleared_input_tokens == whole.input_tokens - counted.input_tokens
+
+
+COMPACT_WINDOW = 2048
+COMPACT = {
+    "edits": [{"type": "compact_20260112", "trigger": {"type": "input_tokens", "value": 1000}}]
+}
+
+
+@pytest.fixture(scope="module")
+async def smaller_window(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
+    options = {"gguf": "bundled:smollm2", "slots": 1, "ctx_per_slot": COMPACT_WINDOW}
+    settings = make_settings(
+        tmp_path_factory.mktemp("compact-window"), models=[{"id": MODEL, "options": options}]
+    )
+    async with running(create_app(settings)) as app:
+        yield app
+
+
+def notes(n: int) -> str:
+    """About 200 tokens of a user's notes for day ``n`` of a trip: the chat passes the
+    trigger within five turns, and the test goes on two turns after its compaction."""
+    return f"Day {n} notes. " + " ".join(
+        f"At stop {k} of day {n} we saw tile {k * n} and ate {k + n} pastries." for k in range(12)
+    )
+
+
+@pytest.mark.timeout(600)
+async def test_a_chat_past_its_trigger_is_compacted_and_goes_on(smaller_window: Any) -> None:
+    sdk = sdk_client(smaller_window)
+    messages: list[dict[str, Any]] = []
+    request: dict[str, Any] = {
+        "model": MODEL,
+        "max_tokens": 24,
+        "context_management": COMPACT,
+        "betas": ["compact-2026-01-12"],
+    }
+    compacted_at = None
+    for turn in range(7):
+        messages.append({"role": "user", "content": notes(turn)})
+        counted = await sdk.beta.messages.count_tokens(
+            messages=messages, model=MODEL, betas=["compact-2026-01-12"]
+        )
+        message = await sdk.beta.messages.create(messages=messages, **request)
+        kinds = [b.type for b in message.content]
+        assert message.usage.input_tokens + message.usage.output_tokens < COMPACT_WINDOW
+        if kinds[0] == "compaction":
+            assert counted.input_tokens >= 1000  # compacted exactly when past the trigger
+            compaction = message.content[0]
+            assert compaction.type == "compaction"
+            # Signed when the model wrote a summary (a summary of nothing is a failed
+            # compaction, content null, and the reply is written from the whole chat).
+            assert bool(compaction.signature) == (compaction.content is not None)
+            assert message.usage.iterations is not None
+            assert [i.type for i in message.usage.iterations] == ["compaction", "message"]
+            compacted_at = compacted_at if compacted_at is not None else turn
+        else:
+            # What count_tokens saw (the history as sent, read from its last summary on)
+            # is what the model was given.
+            assert counted.input_tokens < 1000
+            assert message.usage.input_tokens + (message.usage.cache_read_input_tokens or 0) == (
+                counted.input_tokens
+            )
+        messages.append(
+            {
+                "role": "assistant",
+                "content": [b.model_dump(exclude_none=True) for b in message.content],
+            }
+        )
+    assert compacted_at is not None and compacted_at < 6  # it compacted, and went on after

@@ -15,9 +15,9 @@ from parley.backends.base import (
     ToolCallStart,
 )
 from parley.messages.assembler import MessageAssembler
-from parley.messages.citations import CitableDocument, Citer
-from parley.messages.signatures import ThinkingSigner
-from parley.wire.responses import Usage
+from parley.messages.citations import CitableDocument, CitableSearchResult, Citer
+from parley.messages.signatures import BlockSigner
+from parley.wire.responses import CompactionBlock, Usage
 from parley.wire.sse import payload
 
 
@@ -136,12 +136,12 @@ def test_not_started_and_not_finished_until_told() -> None:
 
 
 def test_thinking_is_signed_and_counted() -> None:
-    signer = ThinkingSigner(b"secret")
+    signer = BlockSigner(b"secret")
     assembler = MessageAssembler(
         message_id="msg_1",
         model="m",
         usage=Usage(input_tokens=7, output_tokens=0),
-        sign=signer.sign,
+        signer=signer,
         context_management={"applied_edits": []},
     )
     out = [payload(e) for e in assembler.start()]
@@ -163,3 +163,87 @@ def test_thinking_is_signed_and_counted() -> None:
     assert delta["usage"]["output_tokens_details"] == {"thinking_tokens": 2}
     assert delta["context_management"] == {"applied_edits": []}
     assert "context_management" not in out[0]["message"]  # reported at the end only
+
+
+def test_omitted_thinking_streams_only_its_signature() -> None:
+    signer = BlockSigner(b"secret")
+    assembler = MessageAssembler(
+        message_id="msg_1",
+        model="m",
+        usage=Usage(input_tokens=7, output_tokens=0),
+        signer=signer,
+        omit_thinking=True,
+    )
+    out = [payload(e) for e in assembler.start()]
+    for event in [
+        ThinkingChunk("hmm, "),
+        ThinkingChunk("yes"),
+        TextChunk("Yes."),
+        Finished("end_turn", 4),
+    ]:
+        out += [payload(e) for e in assembler.feed(event)]
+    thinking_deltas = [e["delta"]["type"] for e in out if e.get("index") == 0 and "delta" in e]
+    assert thinking_deltas == ["signature_delta"]
+    block = assembler.message.to_wire()["content"][0]
+    assert block["thinking"] == ""
+    # Sent back as it came (empty text), it verifies; with the hidden text filled in,
+    # or under another deployment's secret, it does not.
+    assert signer.verify("", block["signature"])
+    assert not signer.verify("hmm, yes", block["signature"])
+    assert not BlockSigner(b"other").verify("", block["signature"])
+
+
+def test_a_paused_compaction_is_the_whole_answer() -> None:
+    assembler = MessageAssembler(
+        message_id="msg_1", model="m", usage=Usage(input_tokens=0, output_tokens=0)
+    )
+    block = CompactionBlock(content="Earlier: the user asked for a haiku.", signature="sig")
+    iteration = {"type": "compaction", "input_tokens": 900, "output_tokens": 12}
+    assembler.compacted(block, iteration)
+    out = [payload(e) for e in assembler.paused()]
+    assert [e["type"] for e in out] == [
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+    ]
+    assert out[1]["content_block"] == {
+        "type": "compaction",
+        "content": None,
+        "encrypted_content": None,
+        "signature": "sig",
+    }
+    assert out[2]["delta"]["content"] == block.content
+    assert out[4]["delta"]["stop_reason"] == "compaction"
+    assert out[4]["usage"]["iterations"] == [iteration]
+    message = assembler.message.to_wire()
+    assert message["content"] == [{**out[1]["content_block"], "content": block.content}]
+    assert assembler.finished
+
+
+def test_quoted_search_results_are_cited_by_block() -> None:
+    result = CitableSearchResult(
+        2,
+        "https://example.com/valves",
+        "Valve manual",
+        ("Valve 7 opens at 40 bar.", "The relief valve must be tested every spring."),
+    )
+    assembler, _ = assemble(
+        [
+            TextChunk("The manual says the relief valve must be tested every spring."),
+            Finished("end_turn", 12),
+        ],
+        Citer([result]),
+    )
+    (citation,) = assembler.message.content[0].citations  # type: ignore[union-attr]
+    assert citation == {
+        "type": "search_result_location",
+        "cited_text": "The relief valve must be tested every spring.",
+        "search_result_index": 2,
+        "source": "https://example.com/valves",
+        "title": "Valve manual",
+        "start_block_index": 1,
+        "end_block_index": 2,
+    }

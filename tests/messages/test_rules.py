@@ -335,10 +335,12 @@ def test_beta_fields_need_their_beta() -> None:
     assert problem(raw) == "context_management: Extra inputs are not permitted"
     with_beta = traits(betas=frozenset({"context-management-2025-06-27"}))
     assert problem(raw, with_beta) is None
-    other = body(context_management={"edits": [{"type": "compact_20260112"}]})
-    assert (problem(other, with_beta) or "").startswith(
-        "context_management.edits.0: Parley does not apply `compact_20260112` edits"
+    compact = body(context_management={"edits": [{"type": "compact_20260112"}]})
+    assert problem(compact, with_beta) == (
+        "context_management.edits.0: `compact_20260112` edits need the "
+        "`anthropic-beta: compact-2026-01-12` header"
     )
+    assert problem(compact, traits(betas=frozenset({"compact-2026-01-12"}))) is None
 
 
 def test_version_2026_refuses_assistant_documents_and_user_citations() -> None:

@@ -161,14 +161,17 @@ async def test_spend_limits_stop_a_workspace(stored_app: Any) -> None:
         ScriptedBackend(short), models=priced, spend_limits={"refresh_seconds": 0}
     ) as app:
         workspace = (await admin_post(app, "/workspaces", {"name": "budget"})).json()
+        # Parley's earlier body (USD) still sets a limit: $0.005, kept as 1 cent (rounded up).
         set_limit = await admin_post(
             app,
             "/spend_limits",
             {"scope": {"type": "workspace", "workspace_id": workspace["id"]}, "monthly_usd": 0.005},
         )
         assert set_limit.status_code == 200
+        assert set_limit.json()["amount"] == "1" and set_limit.json()["type"] == "spend_limit"
         client = client_for(app, (await new_key(app, workspace["id"]))["api_key"])
-        await client.messages.create(**BODY)  # type: ignore[arg-type]  # 6 tokens: $0.006
+        for _ in range(2):  # 6 tokens each: 0.6 cents; the second starts at 0.6 < 1
+            await client.messages.create(**BODY)  # type: ignore[arg-type]
         with pytest.raises(anthropic.BadRequestError) as info:
             await client.messages.create(**BODY)  # type: ignore[arg-type]
         assert info.value.body["error"]["message"].startswith(

@@ -239,3 +239,42 @@ def test_thinking_in_each_dialect(
 ) -> None:
     body = chat_request(request(reasoning=reasoning), "up", dialect)
     assert {k: body[k] for k in ("reasoning_effort", "chat_template_kwargs") if k in body} == fields
+
+
+@pytest.mark.parametrize(
+    ("dialect", "field", "sent"),
+    [
+        ("enable_thinking", "thinking_budget_tokens", {"thinking_budget_tokens": 2048}),
+        ("enable_thinking", "thinking_token_budget", {"thinking_token_budget": 2048}),
+        ("reasoning_effort", "thinking_token_budget", {"thinking_token_budget": 2048}),
+        ("none", "thinking_budget_tokens", {}),
+        ("enable_thinking", "none", {}),
+    ],
+)
+def test_a_budget_goes_where_the_upstream_takes_it(
+    dialect: Any, field: Any, sent: dict[str, Any]
+) -> None:
+    enabled = Reasoning("enabled", budget_tokens=2048)
+    body = chat_request(request(reasoning=enabled), "up", dialect, field)
+    assert {
+        k: body[k] for k in ("thinking_budget_tokens", "thinking_token_budget") if k in body
+    } == sent
+    adaptive = chat_request(request(reasoning=Reasoning("adaptive")), "up", dialect, field)
+    assert "thinking_budget_tokens" not in adaptive and "thinking_token_budget" not in adaptive
+
+
+def test_a_budget_as_a_template_variable() -> None:
+    enabled = Reasoning("enabled", budget_tokens=512)
+    body = chat_request(request(reasoning=enabled), "up", "enable_thinking", "thinking_budget")
+    assert body["chat_template_kwargs"] == {"enable_thinking": True, "thinking_budget": 512}
+
+
+def test_reasoning_tokens_the_upstream_counted_are_thinking_tokens() -> None:
+    reader = ChunkReader()
+    reader.feed(chunk({"reasoning": "Hmm."}))
+    reader.feed(chunk({"content": "Yes."}, finish="stop"))
+    details = {"reasoning_tokens": 3}
+    usage = {"prompt_tokens": 9, "completion_tokens": 5, "completion_tokens_details": details}
+    reader.feed({"choices": [], "usage": usage})
+    (finished,) = reader.finish()
+    assert finished == Finished("end_turn", 5, None, PromptProcessed(9), thinking_tokens=3)

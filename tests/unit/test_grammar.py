@@ -13,7 +13,12 @@ import pytest
 
 from parley.backends.base import ToolMode, ToolSpec
 from parley.backends.common.gguf import LlamaModel, resolve_gguf
-from parley.backends.llama_cpp.grammar import GrammarSpec, json_schema_grammar, tool_call_grammar
+from parley.backends.llama_cpp.grammar import (
+    GrammarSpec,
+    json_schema_grammar,
+    string_bounds,
+    tool_call_grammar,
+)
 
 WEATHER = ToolSpec(
     name="get_weather",
@@ -135,3 +140,40 @@ def test_auto_leaves_prose_and_other_json_free(model: LlamaModel) -> None:
     assert grammar is not None
     text = 'It is sunny.\n```json\n{"name": "my-app", "version": 1}\n```\nx {"name": "get_weather"}'
     assert lazy_allows(model, grammar, text)
+
+
+def count_with(model: LlamaModel) -> Any:
+    return lambda text: len(model.tokenize(text, prompt=False, special=True))
+
+
+def test_a_forced_call_in_a_tight_budget_bounds_its_free_strings(model: LlamaModel) -> None:
+    bounds = string_bounds((WEATHER,), FORCED, 96, count_with(model))
+    skeleton = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "", "unit": '
+    skeleton += '"fahrenheit"}}\n</tool_call>'
+    expected = 96 - len(model.tokenize(skeleton, prompt=False, special=True)) - 8
+    assert bounds == {"get_weather": expected}
+    grammar = tool_call_grammar((WEATHER,), FORCED, bounds)
+    assert grammar is not None
+    fits = json.dumps("x" * expected)
+    too_long = json.dumps("x" * (expected + 1))
+    assert allows(model, grammar, call(f'{{"city": {fits}, "unit": "celsius"}}'))
+    assert not allows(model, grammar, call(f'{{"city": {too_long}, "unit": "celsius"}}'))
+    # Whatever the model writes within the bound, the call fits in max_tokens.
+    city = json.dumps("a " * (expected // 2))
+    assert count_with(model)(call(f'{{"city": {city}, "unit": "fahrenheit"}}')) <= 96
+
+
+def test_loose_budgets_and_unforced_calls_are_not_bounded(model: LlamaModel) -> None:
+    count = count_with(model)
+    assert string_bounds((WEATHER,), FORCED, 4096, count) == {}
+    assert string_bounds((WEATHER,), ToolMode("auto"), 96, count) == {}
+    enum_only = ToolSpec("pick", "", {"type": "object", "properties": {"x": {"enum": ["a"]}}})
+    assert string_bounds((enum_only,), ToolMode("required"), 96, count) == {}
+    two = ToolSpec(
+        "two",
+        "",
+        {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}},
+    )
+    (shared,) = string_bounds((two,), ToolMode("required"), 96, count).values()
+    (alone,) = string_bounds((WEATHER,), FORCED, 96, count).values()
+    assert shared < alone  # two free strings share the room

@@ -111,11 +111,11 @@ def test_a_part_pip_cannot_find_is_a_clear_error(tmp_path: Path, wheels: Path) -
     assert not target.exists()
 
 
-def test_models_list_says_what_is_installed(
+def test_models_bundled_says_what_is_installed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # an empty model cache
-    result = CliRunner().invoke(main, ["models", "list"])
+    result = CliRunner().invoke(main, ["models", "bundled"])
     assert result.exit_code == 0, result.output
     assert "bundled:smollm2\t" in result.output and ".gguf" in result.output
     assert "bundled:qwen2.5-coder-1.5b\tnot installed" in result.output

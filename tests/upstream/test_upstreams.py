@@ -154,6 +154,36 @@ def test_openai_upstream_through_parley(tmp_path: Path, llama_pair: Any) -> None
         assert sum(r["output_tokens"] for r in rows if r["model"] == "up") > 0
 
 
+def test_thinking_fields_reach_a_server_that_does_not_reason(
+    tmp_path: Path, llama_pair: Any
+) -> None:
+    """llama-cpp-python's server has no reasoning parser and reads neither
+    ``chat_template_kwargs`` nor a budget field per request: Parley's thinking fields
+    (here llama-server's words) must not break such an upstream, and the answer is
+    plain text, as from a model that does not think (the recorded llama-server and
+    vLLM transcripts in tests/upstream/test_thinking_dialects.py show the thinking)."""
+    options = {
+        "tokenizer": "gguf:bundled:smollm2",
+        "reasoning": "enable_thinking",
+        "thinking_budget": "thinking_budget_tokens",
+    }
+    with front(tmp_path, "openai", [llama_pair[0][0]], **options) as server:
+        client = sdk(server, default_headers={"anthropic-version": "2023-06-01"})
+        request: dict[str, Any] = {
+            "model": "up",
+            "messages": [{"role": "user", "content": "Hi!"}],
+            "thinking": {"type": "enabled", "budget_tokens": 1024},
+        }
+        message = client.messages.create(
+            max_tokens=1040, extra_body={"temperature": 0.0}, **request
+        )
+        assert [b.type for b in message.content] == ["text"]
+        assert message.stop_reason == "end_turn"
+        assert client.messages.count_tokens(**request).input_tokens == message.usage.input_tokens
+        info = client.models.retrieve("up")
+        assert info.capabilities is not None and info.capabilities.thinking.supported
+
+
 def metered_output_tokens(server: ServerThread, model: str, *, expected: int) -> int:
     """The usage report's output tokens for ``model``, once buffered usage has landed."""
     deadline = time.monotonic() + 10

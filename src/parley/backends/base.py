@@ -126,7 +126,9 @@ class GenerationRequest:
     stop_sequences: tuple[str, ...] = ()
     sampling: Sampling = field(default_factory=Sampling)
     json_schema: dict[str, Any] | None = None
-    priority: Literal["interactive", "batch"] = "interactive"
+    # Queue order in every backend that queues: "priority" (Priority Tier, within its
+    # commitment) ahead of "interactive" (standard), both ahead of "batch".
+    priority: Literal["priority", "interactive", "batch"] = "interactive"
     reasoning: Reasoning = field(default_factory=Reasoning)
     # Breakpoints inside the system text: (character offset, breakpoint).
     system_cache: tuple[tuple[int, CachePoint], ...] = ()
@@ -225,6 +227,8 @@ class Capabilities:
     tools: bool = True
     images: bool = False
     thinking: bool = False
+    # output_config.effort reaches the model (an upstream that takes reasoning_effort).
+    effort: bool = False
     structured_output: bool = True
     parallel_sequences: int = 1
 

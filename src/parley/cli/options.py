@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from parley.backends.registry import BackendConfigError, parse_options
 from parley.config import Settings, load_settings
+from parley.errors import ParleyError
 from parley.storage.db import Database, upgrade
 from parley.tenancy.keys import KeyService
 from parley.tenancy.organization import Bootstrap, bootstrap
@@ -59,3 +60,11 @@ def announce_admin_key(org: Bootstrap) -> None:
             "Created this deployment's organization. Its admin key, shown only now:", err=True
         )
         click.echo(f"\n    {org.admin_key}\n", err=True)
+
+
+def run_or_fail(run: Callable[[], Coroutine[Any, Any, str]]) -> str:
+    """``run()``'s result; a Parley error ends the command with its message."""
+    try:
+        return asyncio.run(run())
+    except ParleyError as exc:
+        raise click.ClickException(exc.message) from None

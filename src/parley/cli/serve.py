@@ -42,6 +42,8 @@ def serve(config_file: Path | None, host: str | None, port: int | None, no_migra
         announce_admin_key(org)
 
     asyncio.run(prepare())
+    if settings.console.enabled:
+        click.echo(f"Console: {settings.base_url()}/console (sign in with an admin key)", err=True)
     app = create_app(settings)
     drain = settings.server.shutdown_drain_seconds
     config = uvicorn.Config(

@@ -23,16 +23,26 @@ from parley.http.dialect import speaks_openai
 from parley.http.errors import request_id_of
 from parley.messages.context import CallContext
 from parley.messages.service import MessagesService
+from parley.metering.analytics import Analytics
+from parley.metering.analytics_reports import BucketedAnalytics
 from parley.metering.reports import Reports
 from parley.metering.spend import SpendGuard
+from parley.metering.spend_limits import SpendLimits
 from parley.metering.usage import UsageRecorder
 from parley.metrics import Metrics
+from parley.prompts import Prompts
 from parley.protocol import ApiVersion, parse_betas, parse_version
 from parley.ratelimit.policy import LimitPolicy
+from parley.ratelimit.priority import PriorityCapacity
+from parley.ratelimit.tiers import Tiers
 from parley.skills import SkillService
+from parley.tenancy.invites import Invites
 from parley.tenancy.keys import KeyService
+from parley.tenancy.members import Members
 from parley.tenancy.organization import Bootstrap
 from parley.tenancy.principal import Principal
+from parley.tenancy.roles import Action, Authorizer
+from parley.tenancy.sessions import Sessions
 from parley.tenancy.users import Users
 from parley.tenancy.workspaces import Workspaces
 
@@ -54,6 +64,22 @@ class Services:
     spend: SpendGuard
     messages: MessagesService
     metrics: Metrics
+    invites: Invites
+    members: Members
+    authorizer: Authorizer
+    tiers: Tiers
+    priority: PriorityCapacity
+    spend_limits: SpendLimits
+    analytics: Analytics
+    bucketed: BucketedAnalytics
+    sessions: Sessions
+    prompts: Prompts
+
+    async def allow(
+        self, ctx: CallContext, action: Action, workspace_id: str | None = None
+    ) -> None:
+        """403 unless the admin key's user may do ``action`` (``roles.py``)."""
+        await self.authorizer.require(ctx.principal.user_id, action, workspace_id)
 
 
 def services(request: Request) -> Services:
@@ -76,9 +102,31 @@ def presented_key(request: Request) -> tuple[str | None, str]:
     return None, "x-api-key"
 
 
+SESSION_COOKIE = "parley_console"
+CSRF_HEADER = "x-csrf-token"
+
+
 async def principal(request: Request, svc: ServicesDep) -> Principal:
     key, header = presented_key(request)
+    if key is None and SESSION_COOKIE in request.cookies:
+        return await console_session(request, svc)
     return await workspace_key(request, svc, key, header)
+
+
+async def console_session(request: Request, svc: Services) -> Principal:
+    """The caller of a data-plane request a Console page made with its session cookie
+    (the Workbench streams from ``/v1/messages`` this way, with no key in the page). The
+    page must echo the session's CSRF token in ``x-csrf-token``, on every method: a
+    cookie alone authenticates nothing, so no other site can spend through it."""
+    view = await svc.sessions.resolve(request.cookies.get(SESSION_COOKIE))
+    if not view.csrf_ok(request.headers.get(CSRF_HEADER)):
+        raise PermissionDeniedError(
+            f"A request signed in with a Console session must carry its CSRF token in "
+            f"{CSRF_HEADER}; reload the Console page."
+        )
+    found = await svc.sessions.principal(view, request.headers.get("anthropic-workspace-id"))
+    request.scope.setdefault("state", {})["workspace_id"] = found.workspace_id
+    return found
 
 
 async def workspace_key(request: Request, svc: Services, key: str | None, header: str) -> Principal:
@@ -96,8 +144,17 @@ async def workspace_key(request: Request, svc: Services, key: str | None, header
 
 
 async def admin_principal(request: Request, svc: ServicesDep) -> Principal:
+    """An admin key's caller, who must still be a member of the organization: the key
+    acts with its user's current role (``tenancy/roles.py``)."""
     key, header = presented_key(request)
-    return await svc.keys.verify(key, admin=True, header=header)
+    found = await svc.keys.verify(key, admin=True, header=header)
+    role, _ = await svc.authorizer.roles(found.user_id, None)
+    if role is None:
+        raise PermissionDeniedError(
+            "This admin key's user is no longer a member of the organization; use a key "
+            "of a current admin."
+        )
+    return found
 
 
 def _context(request: Request, who: Principal) -> CallContext:

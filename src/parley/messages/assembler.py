@@ -6,12 +6,14 @@ stream drained, returning ``assembler.message``. So both forms always agree.
 Block rules (reference §3): blocks are opened in index order and never interleave;
 text opens lazily, so whitespace the model writes before or between tool calls does
 not become an empty-looking text block; each tool call is a ``tool_use`` block whose
-``input_json_delta`` fragments concatenate to its final ``input``.
+``input_json_delta`` fragments concatenate to its final ``input``. A thinking block is
+signed when it closes; with ``display: "omitted"`` it streams no text, only its
+signature. A compaction block (``compacted``) comes first, whole: its start carries the
+signature and one ``compaction_delta`` the summary.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from parley.backends.base import (
@@ -25,8 +27,11 @@ from parley.backends.base import (
 )
 from parley.ids import new_id
 from parley.messages.citations import Citer
+from parley.messages.signatures import BlockSigner
 from parley.wire.responses import (
     CitationsDelta,
+    CompactionBlock,
+    CompactionDelta,
     InputJSONDelta,
     Message,
     MessageDeltaFields,
@@ -73,13 +78,18 @@ class MessageAssembler:
         usage: Usage,
         citer: Citer | None = None,
         context_management: dict[str, Any] | None = None,
-        sign: Callable[[str], str] | None = None,
+        signer: BlockSigner | None = None,
+        omit_thinking: bool = False,
     ) -> None:
         self.message = Message(id=message_id, model=model, usage=usage)
         self._citer = citer
         # Known before the answer starts, reported at its end (``message_delta``).
         self._context_management = context_management
-        self._sign = sign
+        self._signer = signer
+        self._omit_thinking = omit_thinking
+        self._compaction: CompactionBlock | None = None
+        # Beta usage ``iterations``: the compaction's, before the answer's own.
+        self.iterations: list[dict[str, Any]] = []
         self._open: TextBlock | ToolUseBlock | ThinkingBlock | None = None
         self._pending_space = ""
         self._partial_json: list[str] = []
@@ -89,10 +99,33 @@ class MessageAssembler:
         self.started = False
         self.finished = False
 
+    def compacted(self, block: CompactionBlock, iteration: dict[str, Any]) -> None:
+        """A compaction block to send first, right after ``message_start``."""
+        self._compaction = block
+        self.iterations = [iteration]
+
     def start(self) -> list[RawMessageStreamEvent]:
         self.started = True
         snapshot = self.message.model_copy(deep=True)
-        return [RawMessageStartEvent(message=snapshot)]
+        events: list[RawMessageStreamEvent] = [RawMessageStartEvent(message=snapshot)]
+        if self._compaction is not None:
+            events += self._compaction_block(self._compaction)
+        return events
+
+    def paused(self) -> list[RawMessageStreamEvent]:
+        """The whole answer when it stops after its compaction block."""
+        return [*self.start(), *self._finish(Finished("end_turn", 0), "compaction")]
+
+    def _compaction_block(self, block: CompactionBlock) -> list[RawMessageStreamEvent]:
+        index = len(self.message.content)
+        self.message.content.append(block)
+        start = block.model_copy(update={"content": None})
+        delta = CompactionDelta(content=block.content, encrypted_content=block.encrypted_content)
+        return [
+            RawContentBlockStartEvent(index=index, content_block=start),
+            RawContentBlockDeltaEvent(index=index, delta=delta),
+            RawContentBlockStopEvent(index=index),
+        ]
 
     def feed(self, event: BackendEvent) -> list[RawMessageStreamEvent]:
         if isinstance(event, TextChunk):
@@ -136,8 +169,9 @@ class MessageAssembler:
             events += self._open_block(ThinkingBlock(thinking="", signature=""))
             self._text_parts = []
         self._text_parts.append(text)
-        delta = ThinkingDelta(thinking=text)
-        events.append(RawContentBlockDeltaEvent(index=self._index, delta=delta))
+        if not self._omit_thinking:
+            delta = ThinkingDelta(thinking=text)
+            events.append(RawContentBlockDeltaEvent(index=self._index, delta=delta))
         return events
 
     def _tool_start(self, name: str) -> list[RawMessageStreamEvent]:
@@ -158,16 +192,21 @@ class MessageAssembler:
         self._open.input = event.arguments
         return self._close_block()
 
-    def _finish(self, event: Finished) -> list[RawMessageStreamEvent]:
+    def _finish(
+        self, event: Finished, stop_reason: StopReason | None = None
+    ) -> list[RawMessageStreamEvent]:
         events = self._close_block()
         message = self.message
-        message.stop_reason = _STOP_REASONS[event.reason]
+        message.stop_reason = stop_reason or _STOP_REASONS[event.reason]
         message.stop_sequence = event.stop_sequence
         message.usage.output_tokens = event.output_tokens
         if event.thinking_tokens is not None:
             message.usage.output_tokens_details = {"thinking_tokens": event.thinking_tokens}
         message.context_management = self._context_management
         usage = message.usage
+        if self.iterations:
+            answered = [] if stop_reason == "compaction" else [iteration_usage("message", usage)]
+            usage.iterations = [*self.iterations, *answered]
         events.append(
             RawMessageDeltaEvent(
                 delta=MessageDeltaFields(
@@ -179,6 +218,7 @@ class MessageAssembler:
                     cache_creation_input_tokens=usage.cache_creation_input_tokens,
                     cache_read_input_tokens=usage.cache_read_input_tokens,
                     output_tokens_details=usage.output_tokens_details,
+                    iterations=usage.iterations,
                 ),
                 context_management=message.context_management,
             )
@@ -204,11 +244,7 @@ class MessageAssembler:
             return []
         events: list[RawMessageStreamEvent] = []
         if isinstance(self._open, ThinkingBlock):
-            # Signed by this deployment (``signatures.py``), so it can be sent back.
-            self._open.thinking = "".join(self._text_parts)
-            self._open.signature = self._sign(self._open.thinking) if self._sign else ""
-            delta = SignatureDelta(signature=self._open.signature)
-            events.append(RawContentBlockDeltaEvent(index=self._index, delta=delta))
+            events.append(self._sign_thinking(self._open))
         if isinstance(self._open, TextBlock):
             self._open.text = "".join(self._text_parts)
             if self._citer is not None:
@@ -220,3 +256,28 @@ class MessageAssembler:
                 ]
         self._open = None
         return [*events, RawContentBlockStopEvent(index=self._index)]
+
+    def _sign_thinking(self, block: ThinkingBlock) -> RawContentBlockDeltaEvent:
+        """Signed by this deployment (``signatures.py``), so it can be sent back."""
+        thinking = "".join(self._text_parts)
+        signer = self._signer
+        if self._omit_thinking:
+            block.thinking = ""
+            block.signature = signer.sign_omitted(thinking) if signer else ""
+        else:
+            block.thinking = thinking
+            block.signature = signer.sign(thinking) if signer else ""
+        delta = SignatureDelta(signature=block.signature)
+        return RawContentBlockDeltaEvent(index=self._index, delta=delta)
+
+
+def iteration_usage(kind: str, usage: Usage) -> dict[str, Any]:
+    """One entry of the beta usage ``iterations``: a sampling step's own tokens."""
+    return {
+        "type": kind,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cache_read_input_tokens": usage.cache_read_input_tokens,
+        "cache_creation_input_tokens": usage.cache_creation_input_tokens,
+        "cache_creation": usage.cache_creation.model_dump(),
+    }

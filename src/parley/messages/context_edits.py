@@ -59,6 +59,8 @@ class Edited(Generic[P]):
     params: P
     applied: tuple[AppliedEdit, ...] = ()
     original_input_tokens: int | None = None
+    # The prompt's tokens after the edits, when they were counted.
+    input_tokens: int | None = None
 
     def context_management(self) -> dict[str, Any] | None:
         """The response's ``context_management``, when the request asked for any."""
@@ -87,7 +89,7 @@ async def apply_edits(params: P, count: Counter) -> Edited[P]:
             continue
         applied.append(AppliedEdit(edit.type, cleared_uses, tokens - after))
         current, tokens = edited, after
-    return Edited(current, tuple(applied), original)
+    return Edited(current, tuple(applied), original, tokens)
 
 
 def _cleared(params: P, edit: ClearToolUsesEditParam, tokens: int) -> tuple[P, int] | None:

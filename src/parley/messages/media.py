@@ -1,11 +1,11 @@
 """A request's documents and images, found once: the one pass the pipeline shares.
 
 ``scan`` walks the messages once (tool results included) and returns every document
-and image block with its field path and the key its content is loaded under
-(``RequestMedia``); the rules check media from it, the loader (``documents.py``)
-loads from it, and the ``Attachments`` it returns — those blocks with what they were
-loaded into — is what the translation renders and the citations search. A leaf
-module: it knows the wire types and nothing else of the pipeline.
+and image block with its field path and the key its content is loaded under, and the
+search results in order (``RequestMedia``); the rules check media from it, the loader
+(``documents.py``) loads from it, and the ``Attachments`` it returns — those blocks
+with what they were loaded into — is what the translation renders and the citations
+search. A leaf module: it knows the wire types and nothing else of the pipeline.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from parley.wire.content import (
     FileSourceParam,
     ImageBlockParam,
     MessageParam,
+    SearchResultBlockParam,
     ToolResultBlockParam,
 )
 
@@ -63,6 +64,8 @@ class MediaRef:
 @dataclass(frozen=True)
 class RequestMedia:
     refs: tuple[MediaRef, ...] = ()
+    # In request order, tool results included: their index is a citation's.
+    search_results: tuple[SearchResultBlockParam, ...] = ()
 
     @property
     def document_blocks(self) -> list[DocumentBlockParam]:
@@ -87,19 +90,22 @@ class Attachments:
 
 
 def scan(messages: list[MessageParam]) -> RequestMedia:
-    """Every document and image block of ``messages``, in order, once."""
+    """Every document and image block of ``messages``, and every search result, in
+    order, once."""
     refs: list[MediaRef] = []
+    results: list[SearchResultBlockParam] = []
     for i, message in enumerate(messages):
         for j, block in enumerate(message.content):
             path = f"messages.{i}.content.{j}"
-            if isinstance(block, DocumentBlockParam | ImageBlockParam):
-                refs.append(MediaRef(path, block, source_key(block.source)))
-            if isinstance(block, ToolResultBlockParam):
-                for k, item in enumerate(block.content or []):
-                    if isinstance(item, DocumentBlockParam | ImageBlockParam):
-                        inner = f"{path}.tool_result.content.{k}"
-                        refs.append(MediaRef(inner, item, source_key(item.source)))
-    return RequestMedia(tuple(refs))
+            inside = block.content or [] if isinstance(block, ToolResultBlockParam) else []
+            found: list[tuple[str, object]] = [(path, block)]
+            found += [(f"{path}.tool_result.content.{k}", item) for k, item in enumerate(inside)]
+            for where, item in found:
+                if isinstance(item, DocumentBlockParam | ImageBlockParam):
+                    refs.append(MediaRef(where, item, source_key(item.source)))
+                elif isinstance(item, SearchResultBlockParam):
+                    results.append(item)
+    return RequestMedia(tuple(refs), tuple(results))
 
 
 def source_key(source: object) -> str | None:

@@ -3,7 +3,7 @@
 The client's validated body goes upstream as is (only ``model`` becomes the upstream's
 name) and the upstream's events come back one by one. Usage is read from those events
 and recorded like any other request; a stream that ends before ``message_stop`` is
-metered with what the client was sent (``MessagesService.meter_cut_short``).
+metered with what the client was sent (``AnswerMeter.cut_short``).
 
 Failover. Before the first byte, ``upstream.py`` tries the next replica. After it, a
 stream whose replica dies before its first content block, or in the middle of a text
@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from parley.backends.base import Passthrough
 from parley.errors import AnswerBroken
 from parley.messages.context import PreparedMessage
+from parley.messages.meter import AnswerMeter
 from parley.wire.responses import CacheCreation, Usage
 from parley.wire.sse import frame
 
@@ -57,15 +58,8 @@ class _Progress:
 
 
 class Proxy:
-    def __init__(
-        self,
-        record: Callable[[PreparedMessage, Usage], None],
-        meter_cut_short: Callable[[PreparedMessage, Usage, str], None],
-        first_content: Callable[[PreparedMessage, float], None],
-    ) -> None:
-        self.record = record
-        self.meter_cut_short = meter_cut_short
-        self.first_content = first_content
+    def __init__(self, meter: AnswerMeter) -> None:
+        self.meter = meter
 
     @staticmethod
     def body(prepared: PreparedMessage) -> dict[str, Any]:
@@ -94,7 +88,7 @@ class Proxy:
         finally:
             if progress.started and not progress.accounted:
                 usage = _usage(progress.usage, prepared)
-                self.meter_cut_short(prepared, usage, "".join(progress.said))
+                self.meter.cut_short(prepared, usage, "".join(progress.said))
 
     async def _pass(
         self,
@@ -123,7 +117,7 @@ class Proxy:
                 if continuing and name == "content_block_start" and data["index"] == offset:
                     continue  # the text block the client already has stays open
                 if progress.sent_at and name == "content_block_start":
-                    self.first_content(prepared, progress.sent_at)
+                    self.meter.first_content(prepared, progress.sent_at)
                     progress.sent_at = 0.0
                 _track(progress, name, data)
             elif name == "message_delta":
@@ -144,10 +138,8 @@ class Proxy:
 
     async def account(self, prepared: PreparedMessage, raw: dict[str, Any]) -> None:
         usage = _usage(raw, prepared)
-        self.record(prepared, usage)
-        await prepared.admission.settle(
-            output_tokens=usage.output_tokens, cache_read_tokens=usage.cache_read_input_tokens
-        )
+        self.meter.record(prepared, usage)
+        await self.meter.settle(prepared, usage)
 
 
 def _usage(raw: dict[str, Any], prepared: PreparedMessage) -> Usage:

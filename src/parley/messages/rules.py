@@ -20,6 +20,7 @@ from parley.messages.schemas import check_json_schema
 from parley.protocol import ApiVersion
 from parley.wire.content import (
     SERVER_BLOCK_TYPES,
+    CompactionBlockParam,
     ContentBlockParam,
     DocumentBlockParam,
     ImageBlockParam,
@@ -48,7 +49,10 @@ MAX_CACHE_BREAKPOINTS = 4
 # than the serving model's is clamped to it (clients size requests for Claude models);
 # beyond it no model could honour it, and it is refused as the hosted API refuses it.
 MAX_ANY_MODEL_OUTPUT = 128_000
-SUPPORTED_CONTEXT_EDITS = frozenset({"clear_thinking_20251015", "clear_tool_uses_20250919"})
+SUPPORTED_CONTEXT_EDITS = frozenset(
+    {"clear_thinking_20251015", "clear_tool_uses_20250919", "compact_20260112"}
+)
+COMPACT_BETA = "compact-2026-01-12"
 
 
 @dataclass(frozen=True)
@@ -102,13 +106,7 @@ def _check_unsupported_features(params: _MessageInputParams, traits: RequestTrai
         )
     if params.speed == "fast":
         raise _fail(f'speed: fast mode is not available for {traits.model}; use "standard"')
-    if params.context_management and params.context_management.edits:
-        for index, edit in enumerate(params.context_management.edits):
-            if edit.type not in SUPPORTED_CONTEXT_EDITS:
-                raise _fail(
-                    f"context_management.edits.{index}: Parley does not apply "
-                    f"`{edit.type}` edits; supported: {', '.join(sorted(SUPPORTED_CONTEXT_EDITS))}"
-                )
+    _check_context_management(params, traits.betas)
     fmt = params.output_config.format if params.output_config else None
     if (fmt or params.output_format) and not traits.capabilities.structured_output:
         raise _fail(f"output_config.format: {traits.model} does not support structured outputs")
@@ -121,6 +119,23 @@ def _check_unsupported_features(params: _MessageInputParams, traits: RequestTrai
             "container: Parley does not run code-execution containers, so skills and "
             "containers cannot be used in messages"
         )
+
+
+def _check_context_management(params: _MessageInputParams, betas: frozenset[str]) -> None:
+    if params.compaction is not None and params.context_management is not None:
+        raise _fail("compaction: cannot be combined with `context_management`")
+    edits = params.context_management.edits or [] if params.context_management else []
+    for index, edit in enumerate(edits):
+        if edit.type not in SUPPORTED_CONTEXT_EDITS:
+            raise _fail(
+                f"context_management.edits.{index}: Parley does not apply "
+                f"`{edit.type}` edits; supported: {', '.join(sorted(SUPPORTED_CONTEXT_EDITS))}"
+            )
+        if edit.type == "compact_20260112" and COMPACT_BETA not in betas:
+            raise _fail(
+                f"context_management.edits.{index}: `compact_20260112` edits need the "
+                f"`anthropic-beta: {COMPACT_BETA}` header"
+            )
 
 
 def _check_tools(params: _MessageInputParams, betas: frozenset[str]) -> None:
@@ -229,7 +244,9 @@ def _check_role_and_blocks(
 
 _ROLE_BLOCKS: dict[str, frozenset[str]] = {
     "user": frozenset({"text", "image", "document", "search_result", "tool_result"}),
-    "assistant": frozenset({"text", "thinking", "redacted_thinking", "tool_use", "document"}),
+    "assistant": frozenset(
+        {"text", "thinking", "redacted_thinking", "tool_use", "document", "compaction"}
+    ),
     "system": frozenset({"text", "mid_conv_system"}),
 }
 
@@ -238,10 +255,12 @@ def _check_block(path: str, block: ContentBlockParam, role: str, traits: Request
     if block.type in SERVER_BLOCK_TYPES:
         raise _fail(
             f"{path}: `{block.type}` blocks belong to server-side tools and features "
-            "(web search, code execution, MCP, compaction), which Parley does not run"
+            "(web search, code execution, MCP), which Parley does not run"
         )
     if block.type not in _ROLE_BLOCKS[role]:
         raise _fail(f"{path}: `{block.type}` blocks are not allowed in {role} messages")
+    if isinstance(block, CompactionBlockParam) and block.content == "":
+        raise _fail(f"{path}.content: a `compaction` block's content cannot be empty; use null")
     if isinstance(block, TextBlockParam):
         if not block.text.strip() and role != "assistant":
             raise _fail("messages: text content blocks must contain non-whitespace text")

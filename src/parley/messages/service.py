@@ -5,24 +5,14 @@ the conversation rules, translation — so those failures are plain HTTP errors.
 ``stream`` then runs the backend and yields the API's stream events through the one
 assembler; ``create`` drains the same stream. ``count_tokens`` renders and tokenizes
 exactly as generation does, so its answer equals ``usage.input_tokens`` (plus cache
-tokens) of the same request.
-
-Metering. A finished answer is recorded with the backend's own counts. An interactive
-answer that ends early — the client went away, or the backend failed mid-answer — is
-recorded too, with its input and the tokens of what the model had said by then
-(``Backend.count_tokens`` of the text), as the hosted API bills a stream that is cut off. That
-happens in a detached task, because the stream's own task is being cancelled. Batch
-work is not metered this way: a batch request that stops early is retried or reported
-as canceled, and is billed once, when it succeeds.
+tokens) of the same request. A compaction (``compaction.py``) is one more sampling
+step before the answer, run here as well. Metering is ``meter.py``'s.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from dataclasses import replace
 from typing import Any
@@ -30,6 +20,7 @@ from typing import Any
 from parley.backends.base import (
     Accepted,
     Finished,
+    GenerationRequest,
     Passthrough,
     PromptProcessed,
     TextChunk,
@@ -39,33 +30,50 @@ from parley.backends.base import (
 from parley.catalog import Catalog, ServedModel
 from parley.errors import InvalidRequestError, ParleyError, RateLimitError
 from parley.ids import new_id
-from parley.messages.assembler import ACCEPTED, MessageAssembler, StreamAccepted
+from parley.messages import compaction
+from parley.messages.assembler import (
+    ACCEPTED,
+    MessageAssembler,
+    StreamAccepted,
+    iteration_usage,
+)
 from parley.messages.citations import citer_for
-from parley.messages.context import CallContext, PreparedMessage
+from parley.messages.context import CallContext, PendingCompaction, PreparedMessage
 from parley.messages.context_edits import Edited, P, apply_edits
 from parley.messages.documents import DocumentLoader
 from parley.messages.media import Attachments, RequestMedia, scan
+from parley.messages.meter import AnswerMeter
 from parley.messages.passthrough import Proxy
-from parley.messages.prompt_cache import cache_split
 from parley.messages.rules import RequestTraits, check_request
-from parley.messages.signatures import ThinkingSigner
+from parley.messages.signatures import BlockSigner
 from parley.messages.translate import to_generation
 from parley.metering.spend import SpendGuard
-from parley.metering.usage import UsageEvent, UsageRecorder
+from parley.metering.usage import UsageRecorder
 from parley.metrics import Metrics
 from parley.ratelimit.limiter import RateLimiter
+from parley.ratelimit.priority import PriorityCapacity
 from parley.wire.requests import MessageCountTokensParams, MessageCreateParams, _MessageInputParams
 from parley.wire.responses import (
-    CacheCreation,
+    CompactionBlock,
     Message,
     MessageTokensCount,
     RawMessageStreamEvent,
     Usage,
 )
 
-log = logging.getLogger(__name__)
 # The events that are the model's answer (its first one is the time to first token).
 _CONTENT = (TextChunk, ThinkingChunk, ToolCallStart)
+
+
+def _may_use_priority(prepared: PreparedMessage) -> bool:
+    """Whether Priority Tier capacity may serve ``prepared``: not batch work, not
+    ``standard_only``, and not a Claude-API upstream, which schedules (and reports the
+    tier of) its requests itself."""
+    return (
+        not prepared.batch
+        and prepared.params.service_tier != "standard_only"
+        and not isinstance(prepared.model.backend, Passthrough)
+    )
 
 
 class MessagesService:
@@ -79,23 +87,23 @@ class MessagesService:
         *,
         inference_geo: str,
         metrics: Metrics,
-        signer: ThinkingSigner,
+        signer: BlockSigner,
+        priority: PriorityCapacity,
     ) -> None:
         self.catalog = catalog
+        self.priority = priority
         self.signer = signer
         self.metrics = metrics
-        self.usage = usage
         self.limiter = limiter
         self.spend = spend
         self.documents = documents
         self.inference_geo = inference_geo
-        self._proxy = Proxy(self.record, self.meter_cut_short, self.first_content)
-        self._metering: set[asyncio.Task[None]] = set()
+        self.meter = AnswerMeter(usage, metrics, inference_geo=inference_geo)
+        self._proxy = Proxy(self.meter)
 
     async def aclose(self) -> None:
         """Wait until answers cut short have been metered (before usage is flushed)."""
-        if self._metering:
-            await asyncio.gather(*self._metering, return_exceptions=True)
+        await self.meter.aclose()
 
     async def prepare(
         self,
@@ -117,26 +125,57 @@ class MessagesService:
             )
         edited = await self._edited(params, model, attachments)
         params = edited.params
-        caps = model.backend.capabilities
-        generation = to_generation(
-            params,
-            model=model.id,
-            max_output_tokens=caps.max_output_tokens,
-            default_sampling=model.default_sampling,
-            attachments=attachments,
-        )
-        if batch:
-            generation = replace(generation, priority="batch")
-        if seed is not None:
-            generation = replace(generation, sampling=replace(generation.sampling, seed=seed))
+
+        def generation_of(body: MessageCreateParams) -> GenerationRequest:
+            generation = to_generation(
+                body,
+                model=model.id,
+                max_output_tokens=model.backend.capabilities.max_output_tokens,
+                default_sampling=model.default_sampling,
+                attachments=attachments,
+            )
+            if batch:
+                generation = replace(generation, priority="batch")
+            if seed is not None:
+                generation = replace(generation, sampling=replace(generation.sampling, seed=seed))
+            return generation
+
         return PreparedMessage(
             model=model,
-            generation=generation,
+            generation=generation_of(params),
             params=params,
             ctx=ctx,
             batch=batch,
             citer=citer_for(attachments),
             context_management=edited.context_management(),
+            compaction=await self._compaction(edited, model, generation_of),
+        )
+
+    async def _compaction(
+        self,
+        edited: Edited[MessageCreateParams],
+        model: ServedModel,
+        generation_of: Callable[[MessageCreateParams], GenerationRequest],
+    ) -> PendingCompaction | None:
+        """The compaction to make before answering, when the request asks for one and
+        the conversation has reached its trigger (``compaction.py``)."""
+        params = edited.params
+        if not compaction.asks_for_compaction(params) or isinstance(model.backend, Passthrough):
+            return None
+        caps = model.backend.capabilities
+        tokens = edited.input_tokens
+        if tokens is None:
+            tokens = await model.backend.count_tokens(generation_of(params))
+        plan = compaction.plan(params, tokens, caps.context_window)
+        if plan is None:
+            return None
+        summary = generation_of(compaction.summary_params(params, plan))
+        prompt = await model.backend.count_tokens(summary)
+        room = compaction.summary_room(prompt, caps.context_window, caps.max_output_tokens, plan)
+        return PendingCompaction(
+            request=replace(summary, max_tokens=room),
+            pause=plan.pause,
+            continue_with=lambda text: generation_of(compaction.continued(params, text)),
         )
 
     async def admit(self, prepared: PreparedMessage) -> None:
@@ -154,12 +193,24 @@ class MessagesService:
         who = prepared.ctx.principal
         await self.spend.check(who)
         group = prepared.model.config.rate_limit_group or prepared.model.id
+        commitment = None
+        if _may_use_priority(prepared):
+            commitment = await self.priority.commitment_for(who)
         input_tokens = 0
-        if await self.limiter.needs_input_count(who, group):
+        if commitment is not None or await self.limiter.needs_input_count(who, group):
             input_tokens = await prepared.model.backend.count_tokens(prepared.generation)
+        max_tokens = prepared.generation.max_tokens
         prepared.admission = await self.limiter.admit(
-            who, group, input_tokens=input_tokens, max_tokens=prepared.generation.max_tokens
+            who, group, input_tokens=input_tokens, max_tokens=max_tokens
         )
+        if commitment is not None:
+            # Priority capacity is taken only once the regular limits have let it through.
+            prepared.priority = await self.priority.admit(
+                commitment, input_tokens=input_tokens, max_tokens=max_tokens
+            )
+            prepared.admission.headers.update(prepared.priority.headers)
+            if prepared.priority.served:
+                prepared.generation = replace(prepared.generation, priority="priority")
 
     async def count_headers(self, ctx: CallContext) -> dict[str, str]:
         return await self.limiter.admit_count(ctx.principal)
@@ -229,7 +280,7 @@ class MessagesService:
         async def count(edited: _MessageInputParams) -> int:
             return await self._count(edited, model, attachments)
 
-        return await apply_edits(params, count)
+        return await apply_edits(compaction.resumed(params), count)
 
     def _checked(
         self, params: _MessageInputParams, ctx: CallContext
@@ -244,10 +295,10 @@ class MessagesService:
         )
         media = scan(params.messages)
         check_request(params, traits, media)
-        # Only a reasoning model's own thinking is checked (a passthrough's upstream checks
-        # its own); a model that does not think drops replayed thinking unread.
-        if model.backend.capabilities.thinking and not isinstance(model.backend, Passthrough):
-            self.signer.check(params.messages)
+        # Parley checks what it signed; a passthrough's upstream checks its own. Only a
+        # reasoning model's thinking is checked: one that does not think drops it unread.
+        if not isinstance(model.backend, Passthrough):
+            self.signer.check(params.messages, thinking=model.backend.capabilities.thinking)
         return model, media
 
     def _assembler(self, prepared: PreparedMessage) -> MessageAssembler:
@@ -257,7 +308,8 @@ class MessagesService:
             usage=Usage(input_tokens=0, output_tokens=0),
             citer=prepared.citer,
             context_management=prepared.context_management,
-            sign=self.signer.sign,
+            signer=self.signer,
+            omit_thinking=_omits_thinking(prepared.params),
         )
         if prepared.params.diagnostics is not None:
             # Parley does not diagnose prompt-cache misses; say so rather than stay silent.
@@ -267,34 +319,13 @@ class MessagesService:
     async def _events(
         self, prepared: PreparedMessage, assembler: MessageAssembler
     ) -> AsyncIterator[RawMessageStreamEvent | StreamAccepted]:
-        backend = prepared.model.backend
-        accepted = 0.0
         try:
-            async with aclosing(backend.generate(prepared.generation)) as events:
-                async for event in events:
-                    if isinstance(event, Accepted):
-                        accepted = time.monotonic()
-                        yield ACCEPTED
-                        continue
-                    if accepted and isinstance(event, _CONTENT):
-                        self.first_content(prepared, accepted)
-                        accepted = 0.0
-                    if isinstance(event, PromptProcessed):
-                        assembler.message.usage = self._usage(event, batch=prepared.batch)
-                        for out in assembler.start():
-                            yield out
-                        continue
-                    if isinstance(event, Finished) and event.prompt is not None:
-                        assembler.message.usage = self._usage(event.prompt, batch=prepared.batch)
-                    for out in assembler.feed(event):
-                        yield out
-                    if assembler.finished:
-                        usage = assembler.message.usage
-                        self.record(prepared, usage)
-                        await prepared.admission.settle(
-                            output_tokens=usage.output_tokens,
-                            cache_read_tokens=usage.cache_read_input_tokens,
-                        )
+            if prepared.compaction is not None:
+                async for out in self._compact(prepared, prepared.compaction, assembler):
+                    yield out
+            if not assembler.finished:
+                async for out in self._answer(prepared, assembler):
+                    yield out
         except ParleyError:
             if not assembler.started:
                 self.metrics.messages.labels(prepared.model.id, "failed").inc()
@@ -302,72 +333,76 @@ class MessagesService:
         finally:
             if assembler.started and not assembler.finished:
                 text = "".join(assembler.generated)
-                self.meter_cut_short(prepared, assembler.message.usage, text)
+                self.meter.cut_short(prepared, assembler.message.usage, text)
 
-    def first_content(self, prepared: PreparedMessage, accepted: float) -> None:
-        """The model's first content for ``prepared``, ``accepted`` (monotonic) after the
-        backend took it: time to first token, as operators watch it."""
-        self.metrics.first_token.labels(prepared.model.id).observe(time.monotonic() - accepted)
+    async def _answer(
+        self, prepared: PreparedMessage, assembler: MessageAssembler
+    ) -> AsyncIterator[RawMessageStreamEvent | StreamAccepted]:
+        accepted = 0.0
+        async with aclosing(prepared.model.backend.generate(prepared.generation)) as events:
+            async for event in events:
+                if isinstance(event, Accepted):
+                    accepted = time.monotonic()
+                    yield ACCEPTED
+                    continue
+                if accepted and isinstance(event, _CONTENT):
+                    self.meter.first_content(prepared, accepted)
+                    accepted = 0.0
+                if isinstance(event, PromptProcessed):
+                    assembler.message.usage = self.meter.usage_of(event, prepared)
+                    for out in assembler.start():
+                        yield out
+                    continue
+                if isinstance(event, Finished) and event.prompt is not None:
+                    assembler.message.usage = self.meter.usage_of(event.prompt, prepared)
+                for out in assembler.feed(event):
+                    yield out
+                if assembler.finished:
+                    await self._settle(prepared, assembler)
 
-    def meter_cut_short(self, prepared: PreparedMessage, usage: Usage, text: str) -> None:
-        """Record an interactive answer that ended early, once ``text`` (what the model
-        said) is counted; see the module docstring."""
-        if prepared.batch:
-            return
-        with contextlib.suppress(RuntimeError):  # no running loop: the process is ending
-            task = asyncio.get_running_loop().create_task(
-                self._meter(prepared, usage.model_copy(deep=True), text)
-            )
-            self._metering.add(task)
-            task.add_done_callback(self._metering.discard)
+    async def _compact(
+        self, prepared: PreparedMessage, pending: PendingCompaction, assembler: MessageAssembler
+    ) -> AsyncIterator[RawMessageStreamEvent | StreamAccepted]:
+        """Write the summary (billed as its own sampling step), then either end the
+        answer with its block or have the reply written from it."""
+        written: list[str] = []
+        usage = Usage(input_tokens=0, output_tokens=0)
+        # Served at the tier the request was admitted at, like the answer itself.
+        request = replace(pending.request, priority=prepared.generation.priority)
+        async with aclosing(prepared.model.backend.generate(request)) as events:
+            async for event in events:
+                if isinstance(event, Accepted):
+                    yield ACCEPTED
+                elif isinstance(event, TextChunk):
+                    written.append(event.text)
+                elif isinstance(event, PromptProcessed):
+                    usage = self.meter.usage_of(event, prepared)
+                elif isinstance(event, Finished):
+                    if event.prompt is not None:
+                        usage = self.meter.usage_of(event.prompt, prepared)
+                    usage.output_tokens = event.output_tokens
+        self.meter.record(prepared, usage, outcome="compaction")
+        summary = compaction.summary_text("".join(written))
+        signature = self.signer.sign_summary(summary) if summary is not None else None
+        block = CompactionBlock(content=summary, signature=signature)
+        assembler.compacted(block, iteration_usage("compaction", usage))
+        if pending.pause:
+            for out in assembler.paused():
+                yield out
+            await self._settle(prepared, assembler)
+        elif summary is not None:
+            reply = pending.continue_with(summary)
+            prepared.generation = replace(reply, priority=prepared.generation.priority)
 
-    async def _meter(self, prepared: PreparedMessage, usage: Usage, text: str) -> None:
-        try:
-            usage.output_tokens = await prepared.model.backend.count_tokens(text)
-        except Exception as exc:  # the backend may be what failed
-            log.warning("could not count an answer cut short (%s); metering its input", exc)
-        self.record(prepared, usage, outcome="cut_short")
-        await prepared.admission.settle(
-            output_tokens=usage.output_tokens, cache_read_tokens=usage.cache_read_input_tokens
-        )
+    async def _settle(self, prepared: PreparedMessage, assembler: MessageAssembler) -> None:
+        """Meter the answer (a compaction's summary was metered as it ended)."""
+        usage = assembler.message.usage
+        if assembler.message.stop_reason != "compaction":
+            self.meter.record(prepared, usage)
+        summaries = sum(i["output_tokens"] for i in assembler.iterations)
+        await self.meter.settle(prepared, usage, extra_output=summaries)
 
-    def record(self, prepared: PreparedMessage, usage: Usage, outcome: str = "finished") -> None:
-        """Meter one answer: usage for reports and limits, and the process's metrics."""
-        who = prepared.ctx.principal
-        model = prepared.model.id
-        self.metrics.messages.labels(model, outcome).inc()
-        self.metrics.record_tokens(
-            model,
-            input=usage.input_tokens,
-            output=usage.output_tokens,
-            cache_read=usage.cache_read_input_tokens,
-            cache_write=usage.cache_creation_input_tokens,
-        )
-        self.usage.record(
-            UsageEvent(
-                api_key_id=who.api_key_id,
-                workspace_id=who.workspace_id,
-                model=prepared.model.id,
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                cache_read_input_tokens=usage.cache_read_input_tokens,
-                cache_creation_5m_input_tokens=usage.cache_creation.ephemeral_5m_input_tokens,
-                cache_creation_1h_input_tokens=usage.cache_creation.ephemeral_1h_input_tokens,
-                service_tier=usage.service_tier,
-                is_batch=prepared.batch,
-            )
-        )
 
-    def _usage(self, prompt: PromptProcessed, *, batch: bool) -> Usage:
-        split = cache_split(prompt)
-        return Usage(
-            input_tokens=split.uncached,
-            output_tokens=0,
-            cache_read_input_tokens=split.read,
-            cache_creation_input_tokens=split.write_5m + split.write_1h,
-            cache_creation=CacheCreation(
-                ephemeral_5m_input_tokens=split.write_5m, ephemeral_1h_input_tokens=split.write_1h
-            ),
-            service_tier="batch" if batch else "standard",
-            inference_geo=self.inference_geo,
-        )
+def _omits_thinking(params: MessageCreateParams) -> bool:
+    """Whether thinking blocks are sent without their text (``display: "omitted"``)."""
+    return getattr(params.thinking, "display", None) == "omitted"

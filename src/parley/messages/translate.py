@@ -164,9 +164,11 @@ def _reasoning(params: _MessageInputParams) -> Reasoning:
     thinking = params.thinking
     if isinstance(thinking, ThinkingConfigEnabledParam):
         return Reasoning("enabled", budget_tokens=thinking.budget_tokens, effort=effort)
-    if thinking is None or thinking.type == "disabled":
+    if thinking is None or thinking.type in ("disabled", "between_tools"):
+        # between_tools is thinking off (the notes between tool calls it adds are not
+        # written here; /v1/models says it is not supported).
         return Reasoning("disabled", effort=effort)
-    return Reasoning("adaptive", effort=effort)  # adaptive, between_tools
+    return Reasoning("adaptive", effort=effort)
 
 
 def _json_schema(params: _MessageInputParams) -> dict[str, object] | None:

@@ -140,10 +140,10 @@ class Reports:
             raise InvalidRequestError(
                 f"limit: must be between 1 and {max_limit} for bucket_width {query.bucket_width}"
             )
-        first = _snap(utc(query.starting_at) or query.starting_at, width)
+        first = snap(utc(query.starting_at) or query.starting_at, width)
         start = _decode_page(query.page) if query.page else first
         # Without ending_at the report runs up to the bucket that holds "now".
-        end = utc(query.ending_at) or _snap(datetime.now(UTC), width) + width
+        end = utc(query.ending_at) or snap(datetime.now(UTC), width) + width
         if end <= first:
             raise InvalidRequestError("ending_at: must be after starting_at")
         buckets: list[datetime] = []
@@ -238,15 +238,15 @@ def _check_groups(groups: Sequence[str], allowed: Sequence[str]) -> None:
             )
 
 
-def _snap(moment: datetime, width: timedelta) -> datetime:
+def snap(moment: datetime, width: timedelta) -> datetime:
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     return epoch + ((moment - epoch) // width) * width
 
 
 def _bucket(start: datetime, width: timedelta, results: list[dict[str, Any]]) -> dict[str, Any]:
     return {
-        "starting_at": _rfc3339(start),
-        "ending_at": _rfc3339(start + width),
+        "starting_at": rfc3339(start),
+        "ending_at": rfc3339(start + width),
         "results": results,
     }
 
@@ -256,12 +256,12 @@ def _page(data: list[dict[str, Any]], window: _Window) -> dict[str, Any]:
     return {"data": data, "has_more": next_page is not None, "next_page": next_page}
 
 
-def _rfc3339(moment: datetime) -> str:
+def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _encode_page(start: datetime) -> str:
-    return "page_" + base64.urlsafe_b64encode(_rfc3339(start).encode()).decode().rstrip("=")
+    return "page_" + base64.urlsafe_b64encode(rfc3339(start).encode()).decode().rstrip("=")
 
 
 def _decode_page(token: str) -> datetime:

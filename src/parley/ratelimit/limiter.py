@@ -139,7 +139,7 @@ class RateLimiter:
         )
 
     async def admit_count(self, principal: Principal) -> dict[str, str]:
-        limit = self.policy.tier.count_tokens_requests_per_minute
+        limit = (await self.policy.tier()).count_tokens_requests_per_minute
         if limit is None:
             return {}
         scope = ScopedLimits(
@@ -162,7 +162,9 @@ def _buckets(scope: ScopedLimits) -> list[_Bucket]:
     for kind in _HEADER_NAMES:
         limit = getattr(scope.values, kind)
         if limit:
-            key = f"{scope.scope}:{scope.scope_id}:{scope.group}:{kind}"
+            # The limit is part of the key: when it changes (a new tier, an override) the
+            # new limit starts with a full bucket instead of the old one's level.
+            key = f"{scope.scope}:{scope.scope_id}:{scope.group}:{kind}:{limit}"
             found.append(_Bucket(key, kind, scope, BucketSpec(float(limit))))
     return found
 

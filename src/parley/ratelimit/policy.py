@@ -1,52 +1,29 @@
 """Which limits apply to a request: tiers, model groups, and administrator overrides.
 
-A tier (built in, or defined in ``rate_limits.tiers``) gives per-minute limits for
-every model group, with per-group exceptions. The organization's limits for a group
-are an administrator's override if one is set, else the tier's. A workspace has limits
-only where an administrator set them, and then both its own and the organization's
-buckets apply. Built-in tiers follow the hosted API's current tiers (reference §9.5).
+A tier (built in, or defined in ``rate_limits.tiers``; the organization's current one
+comes from ``tiers.py``) gives per-minute limits for every model group, with per-group
+exceptions. The organization's limits for a group are an administrator's override if
+one is set, else the tier's. A workspace has limits only where an administrator set
+them, and then both its own and the organization's buckets apply. Overrides are cached
+for ``override_cache_ttl`` seconds and dropped at once when the change bus says
+they changed.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from parley.config import LimitValues, RateLimitSettings, TierConfig
 from parley.errors import InvalidRequestError
+from parley.ratelimit.bus import ChangeBus
+from parley.ratelimit.tiers import BUILT_IN_TIERS, Tiers
 from parley.storage import limits as limits_store
 from parley.storage.db import Database
 
-BUILT_IN_TIERS: dict[str, TierConfig] = {
-    "unlimited": TierConfig(),
-    "start": TierConfig(
-        default=LimitValues(
-            requests_per_minute=1_000,
-            input_tokens_per_minute=2_000_000,
-            output_tokens_per_minute=400_000,
-        ),
-        count_tokens_requests_per_minute=2_000,
-        batch_queue_limit=200_000,
-    ),
-    "build": TierConfig(
-        default=LimitValues(
-            requests_per_minute=5_000,
-            input_tokens_per_minute=5_000_000,
-            output_tokens_per_minute=1_000_000,
-        ),
-        count_tokens_requests_per_minute=4_000,
-        batch_queue_limit=300_000,
-    ),
-    "scale": TierConfig(
-        default=LimitValues(
-            requests_per_minute=10_000,
-            input_tokens_per_minute=10_000_000,
-            output_tokens_per_minute=2_000_000,
-        ),
-        count_tokens_requests_per_minute=8_000,
-        batch_queue_limit=500_000,
-    ),
-}
+__all__ = ["BUILT_IN_TIERS", "KINDS", "LimitPolicy", "ScopedLimits"]
+
 KINDS = ("requests_per_minute", "input_tokens_per_minute", "output_tokens_per_minute")
 
 
@@ -61,25 +38,34 @@ class ScopedLimits:
 
 
 class LimitPolicy:
-    def __init__(self, db: Database, settings: RateLimitSettings) -> None:
-        tiers = {**BUILT_IN_TIERS, **settings.tiers}
-        if settings.tier not in tiers:
-            raise ValueError(
-                f"rate_limits.tier {settings.tier!r} is not defined; use one of {sorted(tiers)}"
-            )
-        self.tier = tiers[settings.tier]
+    def __init__(
+        self, db: Database, settings: RateLimitSettings, tiers: Tiers, bus: ChangeBus
+    ) -> None:
+        self.tiers = tiers
         self.db = db
+        self.bus = bus
         self.ttl = settings.override_cache_ttl
         self._cache: tuple[float, dict[tuple[str, str, str], LimitValues]] | None = None
+        bus.subscribe("limits", self.forget)
 
-    def tier_limits(self, group: str) -> LimitValues:
-        return self.tier.groups.get(group, self.tier.default)
+    def forget(self) -> None:
+        self._cache = None
+
+    async def tier(self) -> TierConfig:
+        """The organization's current usage tier."""
+        return await self.tiers.config()
+
+    async def tier_limits(self, group: str) -> LimitValues:
+        tier = await self.tier()
+        return tier.groups.get(group, tier.default)
 
     async def for_request(
         self, organization_id: str, workspace_id: str | None, group: str
     ) -> list[ScopedLimits]:
         overrides = await self._overrides()
-        org = overrides.get(("organization", organization_id, group), self.tier_limits(group))
+        org = overrides.get(("organization", organization_id, group))
+        if org is None:
+            org = await self.tier_limits(group)
         found = [ScopedLimits("org", organization_id, group, org)]
         if workspace_id is not None and ("workspace", workspace_id, group) in overrides:
             found.append(
@@ -92,9 +78,27 @@ class LimitPolicy:
     async def overrides(self) -> dict[tuple[str, str, str], LimitValues]:
         return await self._overrides()
 
+    async def organization_limits(self, organization_id: str, group: str) -> LimitValues:
+        """The organization's limits on ``group``: an override, else its usage tier's."""
+        found = (await self._overrides()).get(("organization", organization_id, group))
+        return found if found is not None else await self.tier_limits(group)
+
+    async def update(
+        self, scope: str, scope_id: str, group: str, changes: Mapping[str, int | None]
+    ) -> LimitValues:
+        """Change some kinds of a scope's limits on ``group`` (None: no limit of that
+        kind), keeping the others; the organization starts from its tier's."""
+        if scope == "organization":
+            base = await self.organization_limits(scope_id, group)
+        else:
+            base = (await self._overrides()).get((scope, scope_id, group)) or LimitValues()
+        values = LimitValues(**{**base.model_dump(), **changes})
+        await self.set(scope, scope_id, group, values)
+        return values
+
     async def set(self, scope: str, scope_id: str, group: str, values: LimitValues) -> None:
         if scope == "workspace":
-            org_limits = self.tier_limits(group)
+            org_limits = await self.tier_limits(group)
             for kind in KINDS:
                 mine, cap = getattr(values, kind), getattr(org_limits, kind)
                 if mine is not None and cap is not None and mine > cap:
@@ -103,7 +107,7 @@ class LimitPolicy:
                     )
         async with self.db.write() as session:
             await limits_store.set_override(session, scope, scope_id, group, values.model_dump())
-        self._cache = None
+        await self.bus.publish("limits")
 
     async def _overrides(self) -> dict[tuple[str, str, str], LimitValues]:
         now = time.monotonic()

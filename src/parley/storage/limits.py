@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.storage.tables import RateLimitOverride, SpendLimit, UsageRecord
@@ -37,20 +37,35 @@ async def spend_limits(session: AsyncSession) -> list[SpendLimit]:
 
 
 async def set_spend_limit(
-    session: AsyncSession, scope: str, scope_id: str, monthly_usd: float | None
+    session: AsyncSession, scope: str, scope_id: str, amount_cents: int | None, new_id: str
 ) -> SpendLimit:
+    """Upsert on (scope, scope_id): an existing limit keeps its id and creation time."""
     query = select(SpendLimit).where(SpendLimit.scope == scope, SpendLimit.scope_id == scope_id)
     row = (await session.scalars(query)).first()
+    now = datetime.now(UTC)
     if row is None:
-        row = SpendLimit(scope=scope, scope_id=scope_id)
+        row = SpendLimit(public_id=new_id, scope=scope, scope_id=scope_id, created_at=now)
         session.add(row)
-    row.monthly_usd = monthly_usd
-    row.updated_at = datetime.now(UTC)
+    row.amount_cents = amount_cents
+    row.updated_at = now
     return row
 
 
-async def tokens_since(session: AsyncSession, start: datetime) -> list[dict[str, object]]:
-    """Token sums since ``start`` per workspace, model and batch flag (for spend)."""
+async def spend_limit(session: AsyncSession, public_id: str) -> SpendLimit | None:
+    query = select(SpendLimit).where(SpendLimit.public_id == public_id)
+    return (await session.scalars(query)).first()
+
+
+async def delete_spend_limit(session: AsyncSession, public_id: str) -> bool:
+    result = await session.execute(delete(SpendLimit).where(SpendLimit.public_id == public_id))
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def tokens_since(
+    session: AsyncSession, start: datetime | None, *, before: datetime | None = None
+) -> list[dict[str, object]]:
+    """Token sums from ``start`` (None: the beginning) to ``before`` (None: now) per
+    workspace, key, model and batch flag (for spend)."""
     columns = (
         "input_tokens",
         "output_tokens",
@@ -59,9 +74,20 @@ async def tokens_since(session: AsyncSession, start: datetime) -> list[dict[str,
         "cache_creation_1h_input_tokens",
     )
     sums = [func.sum(getattr(UsageRecord, c)).label(c) for c in columns]
-    query = (
-        select(UsageRecord.workspace_id, UsageRecord.model, UsageRecord.is_batch, *sums)
-        .where(UsageRecord.minute >= start)
-        .group_by(UsageRecord.workspace_id, UsageRecord.model, UsageRecord.is_batch)
+    dims = (
+        UsageRecord.workspace_id,
+        UsageRecord.api_key_id,
+        UsageRecord.model,
+        UsageRecord.is_batch,
     )
+    query = select(*dims, *sums).group_by(*dims)
+    if start is not None:
+        query = query.where(UsageRecord.minute >= start)
+    if before is not None:
+        query = query.where(UsageRecord.minute < before)
     return [dict(row._mapping) for row in await session.execute(query)]
+
+
+async def first_usage(session: AsyncSession) -> datetime | None:
+    """The minute of the organization's first recorded usage."""
+    return (await session.execute(select(func.min(UsageRecord.minute)))).scalar()

@@ -15,7 +15,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
-    Float,
     ForeignKey,
     Index,
     Integer,
@@ -43,6 +42,8 @@ class Organization(Base):
     # Always 1: a unique column that makes a second organization impossible, so two
     # processes bootstrapping a fresh database at once cannot both succeed.
     singleton: Mapped[int] = mapped_column(Integer, unique=True, default=1)
+    # The usage tier the organization has advanced to (None: the configured tier).
+    tier: Mapped[str | None] = mapped_column(String(64))
 
 
 class User(Base):
@@ -53,6 +54,9 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(32))
     added_at: Mapped[datetime]
+    # Set when the user is removed from the organization. The row stays, because API
+    # keys they created keep naming them; an invite for the same email brings them back.
+    removed_at: Mapped[datetime | None]
 
 
 class Workspace(Base):
@@ -127,14 +131,79 @@ class RateLimitOverride(Base):
 
 
 class SpendLimit(Base):
-    """A monthly spend limit in USD for the organization or a workspace."""
+    """A monthly spend limit for the organization or a workspace, in whole US cents
+    (``amount_cents`` None: an explicit "no limit" at that scope)."""
 
     __tablename__ = "spend_limits"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(64), unique=True)
     scope: Mapped[str] = mapped_column(String(16))
     scope_id: Mapped[str] = mapped_column(String(64))
-    monthly_usd: Mapped[float | None] = mapped_column(Float)
+    amount_cents: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("scope", "scope_id"),)
+
+
+class WorkspaceMember(Base):
+    """A user's explicit role in a workspace (organization admins and billing users are
+    members of every workspace without a row)."""
+
+    __tablename__ = "workspace_members"
+
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(40))
+    added_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_workspace_members_user", "user_id"),)
+
+
+class Invite(Base):
+    """An invitation to join the organization. Redeemed with a token shown once at
+    creation (Parley sends no mail); only its SHA-256 is stored."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(32))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by: Mapped[str | None] = mapped_column(String(64))
+    invited_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_invites_email", "email"),)
+
+
+class TierChange(Base):
+    """One move of the organization between usage tiers, with when and why."""
+
+    __tablename__ = "tier_changes"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    from_tier: Mapped[str] = mapped_column(String(64))
+    to_tier: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    # Cumulative spend when it moved, in US cents as a decimal string (exact).
+    spend_cents: Mapped[str] = mapped_column(String(40))
+    changed_at: Mapped[datetime]
+
+
+class PriorityCommitment(Base):
+    """Committed Priority Tier capacity of the organization or a workspace."""
+
+    __tablename__ = "priority_commitments"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    scope_id: Mapped[str] = mapped_column(String(64))
+    input_tokens_per_minute: Mapped[int] = mapped_column(BigInteger)
+    output_tokens_per_minute: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime]
 
     __table_args__ = (UniqueConstraint("scope", "scope_id"),)
@@ -236,3 +305,40 @@ class SkillVersion(Base):
     created_at: Mapped[datetime]
 
     __table_args__ = (UniqueConstraint("skill_id", "version"),)
+
+
+class ConsoleSession(Base):
+    """A signed-in Console session. The cookie carries a random token; only its SHA-256
+    is stored (``id``), so the table alone cannot be used to sign in. The session names
+    the key it was opened with and is re-checked against it on every request."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "admin" or "api": the key's kind
+    api_key_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    workspace_id: Mapped[str | None] = mapped_column(String(64))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_console_sessions_expires", "expires_at"),)
+
+
+class SavedPrompt(Base):
+    """A Workbench prompt saved in a workspace: the Messages request it would send."""
+
+    __tablename__ = "saved_prompts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_saved_prompts_workspace", "workspace_id"),)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.storage.pagination import id_page
@@ -32,8 +32,14 @@ async def workspaces_page(
     before_id: str | None,
     after_id: str | None,
     include_archived: bool,
+    include_default: bool = False,
+    ids: Sequence[str] = (),
 ) -> tuple[list[Workspace], bool]:
-    query = select(Workspace).where(Workspace.is_default.is_(False))
+    query = select(Workspace)
+    if not include_default:
+        query = query.where(Workspace.is_default.is_(False))
+    if ids:
+        query = query.where(Workspace.id.in_(ids))
     if not include_archived:
         query = query.where(Workspace.archived_at.is_(None))
     return await id_page(
@@ -51,11 +57,39 @@ async def user(session: AsyncSession, user_id: str) -> User | None:
 
 
 async def users_page(
-    session: AsyncSession, *, limit: int, before_id: str | None, after_id: str | None
+    session: AsyncSession,
+    *,
+    limit: int,
+    before_id: str | None,
+    after_id: str | None,
+    email: str | None = None,
+    roles: Sequence[str] = (),
 ) -> tuple[list[User], bool]:
+    """Members of the organization (removed users excluded), newest first."""
+    query = select(User).where(User.removed_at.is_(None))
+    if email is not None:
+        query = query.where(func.lower(User.email) == email.strip().lower())
+    if roles:
+        query = query.where(User.role.in_(roles))
     return await id_page(
-        session, select(User), User.id, limit=limit, before_id=before_id, after_id=after_id
+        session, query, User.id, limit=limit, before_id=before_id, after_id=after_id
     )
+
+
+async def user_by_email(session: AsyncSession, email: str) -> User | None:
+    query = select(User).where(func.lower(User.email) == email.strip().lower())
+    return (await session.scalars(query)).first()
+
+
+async def owner(session: AsyncSession) -> User | None:
+    """The first admin the organization had (the bootstrap's owner)."""
+    query = select(User).where(User.role == "admin").order_by(User.added_at, User.id).limit(1)
+    return (await session.scalars(query)).first()
+
+
+async def active_users(session: AsyncSession) -> list[User]:
+    query = select(User).where(User.removed_at.is_(None)).order_by(User.id)
+    return list((await session.scalars(query)).all())
 
 
 async def api_key(session: AsyncSession, key_id: str) -> ApiKey | None:
@@ -100,3 +134,10 @@ async def archive_workspace_keys(session: AsyncSession, workspace_id: str) -> li
         update(ApiKey).where(ApiKey.workspace_id == workspace_id).values(status="archived")
     )
     return ids
+
+
+async def key_creators(session: AsyncSession) -> dict[str, str]:
+    """Each API key's creating user, by key id."""
+    query = select(ApiKey.id, ApiKey.created_by).where(ApiKey.created_by.is_not(None))
+    rows = (await session.execute(query)).all()
+    return {key_id: user_id for key_id, user_id in rows if user_id is not None}

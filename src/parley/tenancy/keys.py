@@ -203,6 +203,16 @@ class KeyService:
             raise NotFoundError(f"API key `{key_id}` not found.")
         return record
 
+    async def usable(self, key_id: str) -> ApiKey:
+        """The key ``key_id`` read now (no cache), or AuthenticationError when it is
+        gone, inactive, archived or expired: a Console session opened with it ends then."""
+        async with self.db.read() as session:
+            record = await tenancy.api_key(session, key_id)
+        if record is None:
+            raise AuthenticationError("The key this session was opened with no longer exists.")
+        _check_usable(_snapshot(record, self.default_workspace_id))
+        return record
+
     async def page(
         self,
         *,
@@ -286,14 +296,20 @@ def _status_filter(status: str | None) -> tuple[list[str] | None, datetime | Non
     return [status], None
 
 
+def shown_status(row: ApiKey) -> str:
+    """The key's status as the API shows it: an active key past its expiry is expired."""
+    expires = utc(row.expires_at)
+    if row.status == "active" and expires is not None and expires <= datetime.now(UTC):
+        return "expired"
+    return row.status
+
+
 def key_out(row: ApiKey, version: ApiVersion, default_workspace: str) -> dict[str, Any]:
     """A key as the Admin API shows it. ``2023-06-01`` also carries the deprecated
     ``workspace_id`` (null for the default workspace), which ``2026-10-21`` removed."""
     workspace = row.workspace_id or default_workspace
     expires = utc(row.expires_at)
-    status = row.status
-    if status == "active" and expires is not None and expires <= datetime.now(UTC):
-        status = "expired"
+    status = shown_status(row)
     key = wire.APIKey(
         id=row.id,
         name=row.name,

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from parley.config import Settings
 from parley.ids import new_id
 from parley.storage import tenancy
-from parley.storage.db import Database
+from parley.storage.db import Database, utc
 from parley.storage.tables import Organization, User, Workspace
 from parley.tenancy.keys import KeyService, new_secret
 from parley.tenancy.workspaces import DEFAULT_COLOR, DEFAULT_RESIDENCY
@@ -32,6 +32,7 @@ class Bootstrap:
     owner_id: str
     # Secrets created by this start, to print once; None when they already existed.
     admin_key: str | None = None
+    created_at: datetime | None = None
 
 
 async def bootstrap(db: Database, keys: KeyService, settings: Settings) -> Bootstrap:
@@ -53,7 +54,12 @@ async def bootstrap(db: Database, keys: KeyService, settings: Settings) -> Boots
         archived_at=None,
     )
     owner = User(
-        id=new_id("user"), email=settings.auth.owner_email, name="Owner", role="admin", added_at=now
+        id=new_id("user"),
+        email=settings.auth.owner_email,
+        name="Owner",
+        role="admin",
+        added_at=now,
+        removed_at=None,
     )
     try:
         async with db.write() as session:
@@ -81,7 +87,9 @@ async def bootstrap(db: Database, keys: KeyService, settings: Settings) -> Boots
             created_by=owner.id,
             secret=settings.auth.bootstrap_api_key.get_secret_value(),
         )
-    return Bootstrap(org.id, workspace.id, owner.id, None if given_admin else admin_secret)
+    return Bootstrap(
+        org.id, workspace.id, owner.id, None if given_admin else admin_secret, created_at=now
+    )
 
 
 async def _existing(db: Database) -> Bootstrap | None:
@@ -90,6 +98,6 @@ async def _existing(db: Database) -> Bootstrap | None:
         if org is None:
             return None
         workspace = await tenancy.default_workspace(session)
-        owners = await tenancy.users_page(session, limit=1, before_id=None, after_id=None)
-    assert workspace is not None and owners[0]
-    return Bootstrap(org.id, workspace.id, owners[0][-1].id)
+        owner = await tenancy.owner(session)
+    assert workspace is not None and owner is not None
+    return Bootstrap(org.id, workspace.id, owner.id, created_at=utc(org.created_at))

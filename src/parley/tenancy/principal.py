@@ -8,9 +8,10 @@ from typing import Literal
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling. ``api_key_id`` is None only with open access."""
+    """Who is calling. ``api_key_id`` is None with open access and for an admin's Console
+    session (``console``), whose Workbench usage belongs to its workspace and no key."""
 
-    kind: Literal["api", "admin", "open"]
+    kind: Literal["api", "admin", "open", "console"]
     api_key_id: str | None
     workspace_id: str | None
     user_id: str | None = None

@@ -1,11 +1,13 @@
 """Workspaces: create, list, read, update, archive (with every key in them).
 
-The default workspace is not one of them to the Admin API: it is not listed and its
-id is "not found", as on the hosted API, where it has no id of its own.
+The default workspace is not one of them to the Admin API: it is listed only when
+asked for (``include_default``, as SDK 2.15 can) and its id is otherwise "not found":
+it cannot be archived, renamed, given members or limits of its own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +15,8 @@ from parley.errors import InvalidRequestError, NotFoundError
 from parley.ids import new_id
 from parley.storage import tenancy
 from parley.storage.db import Database, utc
-from parley.storage.tables import ApiKey, Workspace
+from parley.storage.tables import ApiKey
+from parley.storage.tables import Workspace as Workspace  # the row type, for callers
 from parley.tenancy.keys import KeyService
 from parley.wire import admin as wire
 
@@ -82,8 +85,12 @@ class Workspaces:
         before_id: str | None = None,
         after_id: str | None = None,
         include_archived: bool = False,
+        include_default: bool = False,
+        ids: Sequence[str] = (),
     ) -> tuple[list[Workspace], bool]:
-        """Workspaces other than the default one, newest first."""
+        """Workspaces (the default one only when asked for), newest first."""
+        if len(ids) > 100:
+            raise InvalidRequestError("ids: at most 100 workspace ids")
         async with self.db.read() as session:
             return await tenancy.workspaces_page(
                 session,
@@ -91,6 +98,8 @@ class Workspaces:
                 before_id=before_id,
                 after_id=after_id,
                 include_archived=include_archived,
+                include_default=include_default,
+                ids=ids,
             )
 
     async def get(self, workspace_id: str) -> Workspace:

@@ -113,3 +113,74 @@ class APIKeyCreateParams(WireModel):
     name: str = Field(min_length=1, max_length=500)
     workspace_id: str | None = None
     expires_at: datetime | None = None
+
+
+class UserUpdateParams(WireModel):
+    # ``admin`` cannot be given through the API, as on the hosted API.
+    role: Literal["user", "developer", "billing", "claude_code_user", "managed"]
+
+
+class DeletedUser(BaseModel):
+    id: str
+    type: Literal["user_deleted"] = "user_deleted"
+
+
+class Invite(BaseModel):
+    id: str
+    type: Literal["invite"] = "invite"
+    email: str
+    role: str
+    status: Literal["accepted", "deleted", "expired", "pending"]
+    invited_at: datetime
+    expires_at: datetime
+    accepted_at: datetime | None = None
+    rbac_group_ids: list[str] = Field(default_factory=list)
+
+
+class CreatedInvite(Invite):
+    """What invite creation returns: the invite plus the token that redeems it, shown
+    only here (Parley sends no mail; hand it to the person you invited)."""
+
+    accept_token: str
+
+
+class InviteCreateParams(WireModel):
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    role: Literal["user", "developer", "billing", "claude_code_user", "managed"]
+    rbac_group_ids: list[str] | None = None
+
+
+class DeletedInvite(BaseModel):
+    id: str
+    type: Literal["invite_deleted"] = "invite_deleted"
+
+
+WorkspaceRole = Literal[
+    "workspace_admin",
+    "workspace_billing",
+    "workspace_developer",
+    "workspace_restricted_developer",
+    "workspace_user",
+]
+
+
+class WorkspaceMember(BaseModel):
+    type: Literal["workspace_member"] = "workspace_member"
+    user_id: str
+    workspace_id: str
+    workspace_role: WorkspaceRole
+
+
+class MemberAddParams(WireModel):
+    user_id: str = Field(min_length=1)
+    workspace_role: WorkspaceRole
+
+
+class MemberUpdateParams(WireModel):
+    workspace_role: WorkspaceRole
+
+
+class DeletedWorkspaceMember(BaseModel):
+    type: Literal["workspace_member_deleted"] = "workspace_member_deleted"
+    user_id: str
+    workspace_id: str

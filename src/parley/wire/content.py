@@ -2,7 +2,7 @@
 
 Blocks are a discriminated union on ``type``, so error paths carry the tag as a
 segment, as the API's do. Blocks of server tools (web search, code execution, MCP…)
-are parsed leniently so that ``conversation.py`` can refuse them by name instead of
+are parsed leniently so that ``rules.py`` can refuse them by name instead of
 reporting a confusing schema error.
 """
 
@@ -258,7 +258,6 @@ class ServerBlockParam(LenientWireModel):
         "mcp_tool_use",
         "mcp_tool_result",
         "mcp_tool_listing",
-        "compaction",
         "advisor_tool_result",
         "fallback",
         "tool_addition",
@@ -267,6 +266,18 @@ class ServerBlockParam(LenientWireModel):
 
 
 SERVER_BLOCK_TYPES: tuple[str, ...] = get_args(ServerBlockParam.model_fields["type"].annotation)
+
+
+class CompactionBlockParam(WireModel):
+    """A summary of the conversation before it, as a response returned it (beta
+    compaction). ``content`` None is a compaction that failed: a no-op."""
+
+    type: Literal["compaction"]
+    content: str | None = None
+    encrypted_content: str | None = None
+    signature: str | None = None
+    tool_changes: list[dict[str, Any]] | None = None
+    cache_control: CacheControlEphemeral | None = None
 
 
 class MidConversationSystemBlockParam(WireModel):
@@ -287,6 +298,7 @@ ContentBlockParam = Annotated[
     | ToolUseBlockParam
     | ToolResultBlockParam
     | ServerBlockParam
+    | CompactionBlockParam
     | MidConversationSystemBlockParam,
     Field(discriminator="type"),
 ]

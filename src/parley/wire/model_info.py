@@ -26,6 +26,9 @@ class ThinkingCapability(BaseModel):
 
 class ContextManagementCapability(BaseModel):
     supported: bool
+    clear_thinking_20251015: CapabilitySupport | None = None
+    clear_tool_uses_20250919: CapabilitySupport | None = None
+    compact_20260112: CapabilitySupport | None = None
 
 
 class EffortCapability(BaseModel):

@@ -111,19 +111,38 @@ class ClearToolUsesEditParam(WireModel):
     clear_tool_inputs: bool | list[str] | None = None
 
 
+class CompactEditParam(WireModel):
+    """``compact_20260112``: once the conversation passes ``trigger``, the serving model
+    summarizes it and the answer goes on from the summary (``messages/compaction.py``)."""
+
+    type: Literal["compact_20260112"]
+    trigger: InputTokensParam | None = None
+    instructions: str | None = None
+    pause_after_compaction: bool | None = None
+
+
 class OtherContextEditParam(LenientWireModel):
     """The edits Parley accepts only to apply as documented elsewhere, or to refuse."""
 
-    type: Literal["clear_thinking_20251015", "compact_20260112"]
+    type: Literal["clear_thinking_20251015"]
 
 
 ContextManagementEdit = Annotated[
-    ClearToolUsesEditParam | OtherContextEditParam, Field(discriminator="type")
+    ClearToolUsesEditParam | CompactEditParam | OtherContextEditParam,
+    Field(discriminator="type"),
 ]
 
 
 class ContextManagementConfigParam(WireModel):
     edits: list[ContextManagementEdit] | None = None
+
+
+class CompactionConfigParam(WireModel):
+    """The ``compaction`` parameter: the request summarizes its whole conversation and
+    the answer is that one ``compaction`` block."""
+
+    type: Literal["summarize"]
+    instructions: str | None = None
 
 
 class _MessageInputParams(WireModel):
@@ -140,6 +159,7 @@ class _MessageInputParams(WireModel):
     speed: Literal["standard", "fast"] | None = None
     # Beta fields (see BETA_GATED_FIELDS).
     context_management: ContextManagementConfigParam | None = None
+    compaction: CompactionConfigParam | None = None
     mcp_servers: list[dict[str, Any]] | None = None
     output_format: JSONOutputFormatParam | None = None
 
@@ -166,7 +186,8 @@ SAMPLING_FIELDS = ("temperature", "top_p", "top_k")
 
 # Body fields the API accepts only when one of these betas is sent.
 BETA_GATED_FIELDS: dict[str, tuple[str, ...]] = {
-    "context_management": ("context-management-2025-06-27",),
+    "context_management": ("context-management-2025-06-27", "compact-2026-01-12"),
+    "compaction": ("compact-2026-09-04", "compact-2026-01-12"),
     "mcp_servers": ("mcp-client-2025-04-04", "mcp-client-2025-11-20"),
     "output_format": ("structured-outputs-2025-11-13",),
 }

@@ -19,6 +19,7 @@ StopReason = Literal[
     "pause_turn",
     "refusal",
     "model_context_window_exceeded",
+    "compaction",  # beta: paused after a compaction block
 ]
 
 
@@ -41,7 +42,16 @@ class ThinkingBlock(BaseModel):
     signature: str
 
 
-ContentBlock = TextBlock | ToolUseBlock | ThinkingBlock
+class CompactionBlock(BaseModel):
+    """Beta: the summary that stands for the conversation before it."""
+
+    type: Literal["compaction"] = "compaction"
+    content: str | None
+    encrypted_content: str | None = None
+    signature: str | None = None
+
+
+ContentBlock = TextBlock | ToolUseBlock | ThinkingBlock | CompactionBlock
 
 
 class CacheCreation(BaseModel):
@@ -60,6 +70,8 @@ class Usage(BaseModel):
     inference_geo: str | None = None
     # Of output_tokens, how many were thinking; only for a model that can think.
     output_tokens_details: dict[str, int] | None = None
+    # Beta: one entry per sampling step when there was more than one (a compaction).
+    iterations: list[dict[str, Any]] | None = None
 
 
 class Message(BaseModel):
@@ -81,8 +93,9 @@ class Message(BaseModel):
         for optional in ("diagnostics", "context_management"):
             if data[optional] is None:
                 del data[optional]
-        if data["usage"]["output_tokens_details"] is None:
-            del data["usage"]["output_tokens_details"]
+        for optional in ("output_tokens_details", "iterations"):
+            if data["usage"][optional] is None:
+                del data["usage"][optional]
         return data
 
 
@@ -122,7 +135,17 @@ class CitationsDelta(BaseModel):
     citation: dict[str, Any]
 
 
-RawContentBlockDelta = TextDelta | InputJSONDelta | ThinkingDelta | SignatureDelta | CitationsDelta
+class CompactionDelta(BaseModel):
+    """Beta: a compaction block's whole summary, in one delta."""
+
+    type: Literal["compaction_delta"] = "compaction_delta"
+    content: str | None
+    encrypted_content: str | None = None
+
+
+RawContentBlockDelta = (
+    TextDelta | InputJSONDelta | ThinkingDelta | SignatureDelta | CitationsDelta | CompactionDelta
+)
 
 
 class RawMessageStartEvent(BaseModel):
@@ -159,6 +182,7 @@ class MessageDeltaUsage(BaseModel):
     cache_creation_input_tokens: int | None = None
     cache_read_input_tokens: int | None = None
     output_tokens_details: dict[str, int] | None = None  # left out when None
+    iterations: list[dict[str, Any]] | None = None  # beta: left out when None
 
 
 class RawMessageDeltaEvent(BaseModel):

@@ -40,8 +40,9 @@ def payload(event: BaseModel) -> dict[str, Any]:
     if isinstance(event, RawMessageDeltaEvent):
         if event.context_management is None:
             del data["context_management"]
-        if event.usage.output_tokens_details is None:
-            del data["usage"]["output_tokens_details"]
+        for optional in ("output_tokens_details", "iterations"):
+            if data["usage"][optional] is None:
+                del data["usage"][optional]
     return data
 
 

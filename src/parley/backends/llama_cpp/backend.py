@@ -35,11 +35,12 @@ from parley.backends.base import (
 from parley.backends.common.chat_template import ChatTemplate
 from parley.backends.common.gguf import LlamaModel, resolve_gguf
 from parley.backends.common.thinking import ThinkingSplitter, markers_for
-from parley.backends.llama_cpp.engine import Engine, EngineConfig, Job
+from parley.backends.llama_cpp.engine import RANKS, Engine, EngineConfig, Job
 from parley.backends.llama_cpp.grammar import (
     GrammarSpec,
     SchemaError,
     json_schema_grammar,
+    string_bounds,
     tool_call_grammar,
 )
 from parley.backends.llama_cpp.output import OutputPipeline
@@ -170,7 +171,9 @@ class LlamaCppBackend:
 
     async def generate(self, request: GenerationRequest) -> AsyncGenerator[BackendEvent, None]:
         engine = self._ready()
-        if request.priority == "interactive" and engine.queued() >= self.options.max_queue:
+        rank = RANKS[request.priority]
+        # Only work queued ahead of it counts: standard traffic cannot crowd out priority.
+        if rank < RANKS["batch"] and engine.queued(up_to=rank) >= self.options.max_queue:
             raise OverloadedError("Overloaded")
         tokens, marks, sampler, inside = await asyncio.to_thread(self._prepare, request)
         loop = asyncio.get_running_loop()
@@ -194,7 +197,7 @@ class LlamaCppBackend:
                 thinking_budget=request.reasoning.budget_tokens,
             ),
             deliver=deliver,
-            batch_priority=request.priority == "batch",
+            rank=rank,
         )
         engine.submit(job)
         finished = False
@@ -253,7 +256,14 @@ class LlamaCppBackend:
 
     def _sampler(self, request: GenerationRequest) -> Any:
         assert self._model is not None
-        grammar = _grammar_for(request)
+        model = self._model
+        bounds = string_bounds(
+            request.tools,
+            request.tool_mode,
+            request.max_tokens,
+            lambda text: len(model.tokenize(text, prompt=False, special=True)),
+        )
+        grammar = _grammar_for(request, bounds)
         chain = lc.llama_sampler_chain_init(lc.llama_sampler_chain_default_params())
         if grammar is not None:
             lc.llama_sampler_chain_add(chain, self._grammar_sampler(grammar, chain))
@@ -284,11 +294,11 @@ def _flash_attention(options: LlamaCppOptions) -> bool | None:
     return options.flash_attention == "on"
 
 
-def _grammar_for(request: GenerationRequest) -> GrammarSpec | None:
+def _grammar_for(request: GenerationRequest, bounds: dict[str, int]) -> GrammarSpec | None:
     try:
         if request.json_schema is not None:
             return json_schema_grammar(request.json_schema)
-        return tool_call_grammar(request.tools, request.tool_mode)
+        return tool_call_grammar(request.tools, request.tool_mode, bounds)
     except SchemaError as exc:
         # Tools are in the request's order, so the index names the field.
         where = "output_config.format.schema"

@@ -23,14 +23,16 @@ sequence ids, so 4 streams in slots 0-3 take one graph evaluation per step where
 prompt (within ``REUSE_WORTH_A_RUN`` tokens: often all of them, when only a chat
 template's opening is shared), the one that leaves the fewest runs wins.
 
-Priority: interactive jobs are admitted before batch jobs, and when an interactive job
-finds every slot busy while one holds a batch job, that batch job is preempted (it
-fails with ``PreemptedError`` and the batch worker retries it), so batch work delays
-interactive work by at most the decode step in progress.
+Priority: waiting jobs are admitted by rank — Priority Tier work first, then standard
+(interactive) work, then batch work, first come first served within a rank — and when
+a job of a better rank than batch finds every slot busy while one holds a batch job,
+that batch job is preempted (it fails with ``PreemptedError`` and the batch worker
+retries it), so batch work delays other work by at most the decode step in progress.
+Running standard jobs are not preempted: a priority job takes the next free slot.
 
 Threading: only this thread touches the context. Other threads submit and cancel
 jobs (under a condition variable) and receive events through each job's ``deliver``
-callback, which must be thread-safe. Interactive jobs are admitted before batch jobs.
+callback, which must be thread-safe.
 """
 
 from __future__ import annotations
@@ -55,6 +57,9 @@ from parley.errors import InternalError, ParleyError, PreemptedError
 log = logging.getLogger(__name__)
 
 Delivery = Callable[[list[BackendEvent] | ParleyError], None]
+# Queue ranks, best first (``GenerationRequest.priority``).
+RANKS = {"priority": 0, "interactive": 1, "batch": 2}
+BATCH = RANKS["batch"]
 
 
 @dataclass(eq=False)
@@ -66,7 +71,7 @@ class Job:
     sampler: Any
     output: OutputPipeline
     deliver: Delivery
-    batch_priority: bool = False
+    rank: int = RANKS["interactive"]
     cancelled: bool = False
     produced: int = 0
 
@@ -175,7 +180,7 @@ class Engine:
         self.model = model
         self.config = config
         self._cv = threading.Condition()
-        self._waiting: dict[bool, deque[Job]] = {False: deque(), True: deque()}
+        self._waiting: dict[int, deque[Job]] = {rank: deque() for rank in sorted(RANKS.values())}
         self._slots = [Slot(seq_id=i) for i in range(config.slots)]
         self._closing = False
         self._clock = 0
@@ -194,7 +199,7 @@ class Engine:
         with self._cv:
             if self._closing:
                 raise InternalError("the model is shutting down")
-            self._waiting[job.batch_priority].append(job)
+            self._waiting[job.rank].append(job)
             self._cv.notify()
 
     def cancel(self, job: Job) -> None:
@@ -206,9 +211,10 @@ class Engine:
         """Slots generating now (read without the lock: a gauge, not a decision)."""
         return sum(1 for slot in self._slots if slot.job is not None)
 
-    def queued(self) -> int:
+    def queued(self, up_to: int = BATCH) -> int:
+        """Jobs waiting whose rank is ``up_to`` or better."""
         with self._cv:
-            return sum(len(q) for q in self._waiting.values())
+            return sum(len(q) for rank, q in self._waiting.items() if rank <= up_to)
 
     def close(self) -> None:
         with self._cv:
@@ -250,19 +256,18 @@ class Engine:
                 self._release(slot)
 
     def _admit(self) -> None:
-        for batch_priority in (False, True):
-            queue = self._waiting[batch_priority]
+        for rank, queue in sorted(self._waiting.items()):
             while queue:
                 slot = pick_slot(self._slots, queue[0].prompt)
-                if slot is None and not batch_priority:
+                if slot is None and rank < BATCH:
                     slot = self._preempt_batch_job()
                 if slot is None:
-                    return  # interactive jobs still waiting: admit no batch job either
+                    return  # better-ranked jobs still waiting: admit none behind them
                 self._assign(slot, queue.popleft())
 
     def _preempt_batch_job(self) -> Slot | None:
         """Free the slot of the batch job that has produced least, for interactive work."""
-        batch_slots = [s for s in self._slots if s.job is not None and s.job.batch_priority]
+        batch_slots = [s for s in self._slots if s.job is not None and s.job.rank == BATCH]
         if not batch_slots:
             return None
         victim = min(batch_slots, key=lambda s: s.job.produced if s.job else 0)

@@ -34,14 +34,23 @@ With ``tool_choice: auto`` the same grammar is installed lazily: it starts to ap
 when the model writes ``<tool_call>``, or starts a line with a JSON object (bare or in a
 code fence) naming one of the tools, the other form ``toolcalls.py`` reads; the text
 before it is free. From there the object's arguments are bound to that tool's schema.
+
+A forced call ends inside ``max_tokens``. A small model asked for a call can keep
+writing inside a free string (one with no ``maxLength``, ``enum``, ``const``,
+``pattern`` or ``format``) until ``max_tokens`` cuts the call off. So when a call is
+forced and ``max_tokens`` is tight — what is left after the call's fixed text, shared
+among its free strings, is under ``MAX_REPETITION`` characters each — each free string
+gets that many characters at most (``string_bounds``). Every character costs at least
+one token (ASCII text; a character outside it can take up to four byte tokens), so the
+call then closes before ``max_tokens``. Looser budgets change nothing.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 from llama_cpp.llama_grammar import (
@@ -146,8 +155,11 @@ def json_schema_grammar(schema: dict[str, Any]) -> GrammarSpec:
     return _bounded(GrammarSpec(converter.format_grammar()))
 
 
-def tool_call_grammar(tools: tuple[ToolSpec, ...], mode: ToolMode) -> GrammarSpec | None:
-    """The grammar for ``mode``, or None when tool calls are not constrained."""
+def tool_call_grammar(
+    tools: tuple[ToolSpec, ...], mode: ToolMode, string_bounds: dict[str, int] | None = None
+) -> GrammarSpec | None:
+    """The grammar for ``mode``, or None when tool calls are not constrained.
+    ``string_bounds`` caps the free strings of the named tools (``string_bounds``)."""
     if mode.kind == "none" or not tools:
         return None
     converter = _converter()
@@ -155,6 +167,9 @@ def tool_call_grammar(tools: tuple[ToolSpec, ...], mode: ToolMode) -> GrammarSpe
     for index, tool in enumerate(tools):
         if mode.only is not None and tool.name != mode.only:
             continue
+        bound = (string_bounds or {}).get(tool.name)
+        if bound is not None:
+            tool = replace(tool, input_schema=_with_string_bound(tool.input_schema, bound))
         args_rule = _tool_arguments(converter, index, tool, loose=mode.kind == "auto")
         head = _literal('{"name": "' + tool.name + '", "arguments": ')
         tagged.append(f"{head} {args_rule} {_literal('}')}")
@@ -175,6 +190,54 @@ def tool_call_grammar(tools: tuple[ToolSpec, ...], mode: ToolMode) -> GrammarSpe
     repeat = "" if mode.single else f' ("\\n" {first})*'
     rules = [f"root ::= {first}{repeat}", *rules, converter.format_grammar()]
     return _bounded(GrammarSpec("\n".join(rules), lazy_trigger=lazy))
+
+
+def string_bounds(
+    tools: tuple[ToolSpec, ...], mode: ToolMode, max_tokens: int, count: Callable[[str], int]
+) -> dict[str, int]:
+    """Characters per free string for each forced tool whose call would not otherwise
+    surely end inside ``max_tokens`` (see the module docstring). ``count`` is the
+    model's token count of a text."""
+    if mode.kind != "required":
+        return {}
+    bounds = {}
+    for tool in tools:
+        free = sum(1 for _, node, _ in _subschemas(tool.input_schema) if _is_free_string(node))
+        if not free or (mode.only is not None and tool.name != mode.only):
+            continue
+        room = max_tokens - count(_call_skeleton(tool)) - _CALL_MARGIN
+        each = room // free
+        if each < MAX_REPETITION:
+            bounds[tool.name] = max(1, each)
+    return bounds
+
+
+# Tokens a call may take beyond its skeleton's: numbers, booleans, separators.
+_CALL_MARGIN = 8
+_FREE_STRING_LIMITS = {"maxLength", "enum", "const", "pattern", "format"}
+
+
+def _is_free_string(node: dict[str, Any]) -> bool:
+    return node.get("type") == "string" and not _FREE_STRING_LIMITS & node.keys()
+
+
+def _call_skeleton(tool: ToolSpec) -> str:
+    """The text of a call to ``tool`` with empty strings: what any call writes besides
+    its free strings' characters (longest enum values included)."""
+    arguments: dict[str, Any] = {}
+    for name, node in (tool.input_schema.get("properties") or {}).items():
+        values = node.get("enum") if isinstance(node, dict) else None
+        arguments[name] = max(values, key=lambda v: len(json.dumps(v))) if values else ""
+    call = json.dumps({"name": tool.name, "arguments": arguments})
+    return f"{TRIGGER}\n{call}\n</tool_call>"
+
+
+def _with_string_bound(schema: dict[str, Any], bound: int) -> dict[str, Any]:
+    bounded = _copy(schema)
+    for _, node, _ in _subschemas(bounded):
+        if _is_free_string(node):
+            node["maxLength"] = bound
+    return bounded
 
 
 # A call written as a bare or fenced JSON object (``toolcalls.py``): spaced as JSON

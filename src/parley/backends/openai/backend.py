@@ -47,6 +47,7 @@ from parley.backends.common.upstream import (
 )
 from parley.backends.common.upstream import lines as upstream_lines
 from parley.backends.openai.chat_completions import (
+    BudgetField,
     ChunkReader,
     ReasoningDialect,
     chat_messages,
@@ -79,9 +80,21 @@ class OpenAIOptions(UpstreamOptions):
         'for gpt-oss), or "enable_thinking" (chat_template_kwargs, as vLLM, SGLang and '
         "llama-server take it for Qwen3 and DeepSeek templates).",
     )
+    thinking_budget: BudgetField = Field(
+        "none",
+        description="Where the upstream takes `thinking.budget_tokens`: "
+        '"thinking_token_budget" (vLLM, started with --reasoning-config), '
+        '"thinking_budget_tokens" (llama-server), "thinking_budget" (a chat_template_kwargs '
+        "variable, as Qwen3's own template reads it through SGLang or vLLM: a hint, not "
+        'enforced), or "none" (the budget is not sent; max_tokens still bounds thinking).',
+    )
 
     def capabilities(self) -> Capabilities:
-        return replace(super().capabilities(), thinking=self.reasoning != "none")
+        return replace(
+            super().capabilities(),
+            thinking=self.reasoning != "none",
+            effort=self.reasoning == "reasoning_effort",
+        )
 
     @field_validator("tokenizer")
     @classmethod
@@ -135,7 +148,7 @@ class OpenAIBackend:
             replica, response = await self.pool.send(
                 self._client,
                 "/v1/chat/completions",
-                body=chat_request(attempt, self.options.model, self.options.reasoning),
+                body=self._chat_body(attempt),
                 headers=self._headers(),
                 affinity=affinity_key(request),
             )
@@ -216,9 +229,15 @@ class OpenAIBackend:
         )
         return len(tokens["tokens"])
 
+    def _chat_body(self, request: GenerationRequest) -> dict[str, Any]:
+        options = self.options
+        return chat_request(request, options.model, options.reasoning, options.thinking_budget)
+
     def _template_switch(self, request: GenerationRequest) -> dict[str, Any]:
         """The thinking switch the template gets in generation, so counts match it."""
-        fields = reasoning_fields(request.reasoning, self.options.reasoning)
+        fields = reasoning_fields(
+            request.reasoning, self.options.reasoning, self.options.thinking_budget
+        )
         return {k: v for k, v in fields.items() if k == "chat_template_kwargs"}
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -50,12 +50,18 @@ FINISH: dict[str, FinishReason] = {
 
 
 ReasoningDialect = Literal["none", "reasoning_effort", "enable_thinking"]
+# Where an upstream takes a thinking budget: vLLM's field (with its --reasoning-config),
+# llama-server's, or a chat-template variable (Qwen3's own template; SGLang passes it on).
+BudgetField = Literal["none", "thinking_token_budget", "thinking_budget_tokens", "thinking_budget"]
 # An upstream's effort for a thinking budget (enabled thinking without an effort).
 _BUDGET_EFFORT = ((4096, "low"), (16384, "medium"))
 
 
 def chat_request(
-    request: GenerationRequest, model: str, reasoning: ReasoningDialect = "none"
+    request: GenerationRequest,
+    model: str,
+    reasoning: ReasoningDialect = "none",
+    budget_field: BudgetField = "none",
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "model": model,
@@ -73,7 +79,7 @@ def chat_request(
         body["seed"] = request.sampling.seed
     if request.stop_sequences:
         body["stop"] = list(request.stop_sequences)
-    body |= reasoning_fields(request.reasoning, reasoning)
+    body |= reasoning_fields(request.reasoning, reasoning, budget_field)
     if request.tools:
         body["tools"] = [
             {
@@ -214,8 +220,12 @@ class ChunkReader:
         reason: FinishReason = FINISH.get(self._finish or "stop", "end_turn")
         if self._stop is not None:
             reason = "stop_sequence"
-        output = int((self._usage or {}).get("completion_tokens") or 0)
-        events.append(Finished(reason, output, self._stop, prompt=self._prompt()))
+        usage = self._usage or {}
+        output = int(usage.get("completion_tokens") or 0)
+        # OpenAI's count of reasoning tokens, where the upstream reports it.
+        reasoning = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens")
+        thinking = int(reasoning) if isinstance(reasoning, int) else None
+        events.append(Finished(reason, output, self._stop, self._prompt(), thinking))
         return events
 
     def _prompt(self) -> PromptProcessed | None:
@@ -284,12 +294,16 @@ def continuation(request: GenerationRequest, text: str, used_tokens: int) -> Gen
     )
 
 
-def reasoning_fields(reasoning: Reasoning, dialect: ReasoningDialect) -> dict[str, Any]:
+def reasoning_fields(
+    reasoning: Reasoning, dialect: ReasoningDialect, budget_field: BudgetField = "none"
+) -> dict[str, Any]:
     """The request's thinking in the upstream's words. ``reasoning_effort`` has no "off":
     thinking disabled asks for "low"; enabled asks for the request's effort, else one for
     its budget; adaptive for the effort, else the upstream's default. ``enable_thinking``
-    turns the template's thinking on or off; the budget has no standard field there, so
-    it is not enforced upstream (the answer's ``max_tokens`` still bounds it)."""
+    turns the template's thinking on or off. An enabled budget goes in ``budget_field``
+    (enforced by vLLM and llama-server, a hint to the template for ``thinking_budget``);
+    with none, only the answer's ``max_tokens`` bounds the thinking."""
+    fields: dict[str, Any] = {}
     if dialect == "reasoning_effort":
         effort = {"xhigh": "high", "max": "high"}.get(reasoning.effort or "", reasoning.effort)
         if reasoning.mode == "disabled":
@@ -297,7 +311,14 @@ def reasoning_fields(reasoning: Reasoning, dialect: ReasoningDialect) -> dict[st
         if effort is None and reasoning.budget_tokens is not None:
             budget = reasoning.budget_tokens
             effort = next((e for limit, e in _BUDGET_EFFORT if budget <= limit), "high")
-        return {"reasoning_effort": effort} if effort else {}
-    if dialect == "enable_thinking":
-        return {"chat_template_kwargs": {"enable_thinking": reasoning.mode != "disabled"}}
-    return {}
+        fields = {"reasoning_effort": effort} if effort else {}
+    elif dialect == "enable_thinking":
+        fields = {"chat_template_kwargs": {"enable_thinking": reasoning.mode != "disabled"}}
+    limit = reasoning.budget_tokens if reasoning.mode == "enabled" else None
+    if limit is None or budget_field == "none" or dialect == "none":
+        return fields
+    if budget_field == "thinking_budget":
+        fields.setdefault("chat_template_kwargs", {})["thinking_budget"] = limit
+    else:
+        fields[budget_field] = limit
+    return fields

@@ -1,6 +1,7 @@
 """Admin API: ``/v1/organizations/*`` — organization, users, workspaces, API keys.
 
-Admin keys only (a workspace key gets 403). Lists use id-cursor pagination, newest
+Admin keys only (a workspace key gets 403), and each call is checked against the
+roles of the key's user (``tenancy/roles.py``). Lists use id-cursor pagination, newest
 first. ``POST /v1/organizations/api_keys`` is Parley's addition (the hosted API makes
 keys in its console): it returns the secret once, in ``api_key``.
 """
@@ -14,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from parley.http.deps import AdminDep, ServicesDep
 from parley.http.routes.body import parse_body
+from parley.http.routes.query import array
 from parley.tenancy.keys import key_out
 from parley.tenancy.users import user_out
 from parley.tenancy.workspaces import workspace_out
@@ -40,13 +42,21 @@ async def me(_: AdminDep, svc: ServicesDep) -> JSONResponse:
 
 @router.get("/users")
 async def list_users(
+    request: Request,
     _: AdminDep,
     svc: ServicesDep,
     limit: Limit = 20,
     before_id: str | None = None,
     after_id: str | None = None,
+    email: str | None = None,
 ) -> JSONResponse:
-    rows, more = await svc.users.page(limit=limit, before_id=before_id, after_id=after_id)
+    rows, more = await svc.users.page(
+        limit=limit,
+        before_id=before_id,
+        after_id=after_id,
+        email=email,
+        roles=array(request, "roles"),
+    )
     return JSONResponse(Page.of([user_out(r) for r in rows], more).to_wire())
 
 
@@ -55,12 +65,28 @@ async def get_user(user_id: str, _: AdminDep, svc: ServicesDep) -> JSONResponse:
     return _json(user_out(await svc.users.get(user_id)))
 
 
+@router.post("/users/{user_id}")
+async def update_user(
+    user_id: str, request: Request, ctx: AdminDep, svc: ServicesDep
+) -> JSONResponse:
+    params = await parse_body(request, wire.UserUpdateParams)
+    await svc.allow(ctx, "manage_organization")
+    return _json(user_out(await svc.users.set_role(user_id, params.role)))
+
+
+@router.delete("/users/{user_id}")
+async def remove_user(user_id: str, ctx: AdminDep, svc: ServicesDep) -> JSONResponse:
+    await svc.allow(ctx, "manage_organization")
+    return _json(await svc.users.remove(user_id))
+
+
 # --- workspaces ---------------------------------------------------------------------
 
 
 @router.post("/workspaces")
-async def create_workspace(request: Request, _: AdminDep, svc: ServicesDep) -> JSONResponse:
+async def create_workspace(request: Request, ctx: AdminDep, svc: ServicesDep) -> JSONResponse:
     params = await parse_body(request, wire.WorkspaceCreateParams)
+    await svc.allow(ctx, "manage_organization")
     residency = (
         params.data_residency.model_dump(exclude_none=True) if params.data_residency else None
     )
@@ -75,15 +101,22 @@ async def create_workspace(request: Request, _: AdminDep, svc: ServicesDep) -> J
 
 @router.get("/workspaces")
 async def list_workspaces(
+    request: Request,
     _: AdminDep,
     svc: ServicesDep,
     limit: Limit = 20,
     before_id: str | None = None,
     after_id: str | None = None,
     include_archived: bool = False,
+    include_default: bool = False,
 ) -> JSONResponse:
     rows, more = await svc.workspaces.page(
-        limit=limit, before_id=before_id, after_id=after_id, include_archived=include_archived
+        limit=limit,
+        before_id=before_id,
+        after_id=after_id,
+        include_archived=include_archived,
+        include_default=include_default,
+        ids=array(request, "ids"),
     )
     return JSONResponse(Page.of([workspace_out(r) for r in rows], more).to_wire())
 
@@ -95,9 +128,10 @@ async def get_workspace(workspace_id: str, _: AdminDep, svc: ServicesDep) -> JSO
 
 @router.post("/workspaces/{workspace_id}")
 async def update_workspace(
-    workspace_id: str, request: Request, _: AdminDep, svc: ServicesDep
+    workspace_id: str, request: Request, ctx: AdminDep, svc: ServicesDep
 ) -> JSONResponse:
     params = await parse_body(request, wire.WorkspaceUpdateParams)
+    await svc.allow(ctx, "manage_members", workspace_id)
     changes = params.model_dump(exclude_unset=True, exclude_none=False)
     if "data_residency" in changes and changes["data_residency"] is not None:
         changes["data_residency"] = {
@@ -107,7 +141,8 @@ async def update_workspace(
 
 
 @router.post("/workspaces/{workspace_id}/archive")
-async def archive_workspace(workspace_id: str, _: AdminDep, svc: ServicesDep) -> JSONResponse:
+async def archive_workspace(workspace_id: str, ctx: AdminDep, svc: ServicesDep) -> JSONResponse:
+    await svc.allow(ctx, "manage_organization")
     return _json(workspace_out(await svc.workspaces.archive(workspace_id)))
 
 
@@ -118,6 +153,7 @@ async def archive_workspace(workspace_id: str, _: AdminDep, svc: ServicesDep) ->
 async def create_api_key(request: Request, ctx: AdminDep, svc: ServicesDep) -> JSONResponse:
     params = await parse_body(request, wire.APIKeyCreateParams)
     default = svc.organization.default_workspace_id
+    await svc.allow(ctx, "manage_keys", params.workspace_id or default)
     issued = await svc.keys.create(
         kind="api",
         name=params.name,
@@ -164,5 +200,8 @@ async def update_api_key(
     api_key_id: str, request: Request, ctx: AdminDep, svc: ServicesDep
 ) -> JSONResponse:
     params = await parse_body(request, wire.APIKeyUpdateParams)
+    current = await svc.keys.get(api_key_id)
+    default = svc.organization.default_workspace_id
+    await svc.allow(ctx, "manage_keys", current.workspace_id or default)
     row = await svc.keys.update(api_key_id, name=params.name, status=params.status)
     return JSONResponse(key_out(row, ctx.version, svc.organization.default_workspace_id))

@@ -1,12 +1,12 @@
-"""Rate-limit and spend-limit endpoints of the Admin API.
+"""Rate-limit endpoints of the Admin API.
 
 Reading follows the hosted API (``GET /v1/organizations/rate_limits``,
-``GET /v1/organizations/workspaces/{id}/rate_limits``, and SDK 2.14's
+``GET /v1/organizations/workspaces/{id}/rate_limits``, and the SDK's
 ``POST …/workspaces/{id}/rate_limits/{rate_limit_id}``). Setting the organization's
-own limits (``POST /v1/organizations/rate_limits/{rate_limit_id}``) and spend limits
-(``GET``/``POST /v1/organizations/spend_limits``) are Parley's additions: on the hosted
-API those come from the usage tier and the console. A rate limit's id is
+own limits (``POST /v1/organizations/rate_limits/{rate_limit_id}``) is Parley's
+addition: on the hosted API those come from the usage tier. A rate limit's id is
 ``rl_<model group>``; ``limits`` entries are ``{"type": <kind>, "value": int|null}``.
+The organization's limits without an override are its current usage tier's.
 """
 
 from __future__ import annotations
@@ -37,21 +37,8 @@ class RateLimitUpdateParams(WireModel):
     limits: list[LimitValueParam]
 
 
-class SpendScope(WireModel):
-    type: Literal["organization", "workspace"]
-    workspace_id: str | None = None
-
-
-class SpendLimitParams(WireModel):
-    scope: SpendScope
-    monthly_usd: float | None = Field(None, ge=0)
-
-
 def _groups(svc: Services) -> dict[str, list[str]]:
-    groups: dict[str, list[str]] = {}
-    for model in svc.catalog.models:
-        groups.setdefault(model.config.rate_limit_group or model.id, []).append(model.id)
-    return groups
+    return svc.catalog.rate_limit_groups()
 
 
 def _group_of(rate_limit_id: str, svc: Services) -> str:
@@ -77,10 +64,7 @@ def _org_entry(
 
 
 async def _org_values(svc: Services, group: str) -> LimitValues:
-    org = svc.organization.organization_id
-    return (await svc.limits.overrides()).get(
-        ("organization", org, group), svc.limits.tier_limits(group)
-    )
+    return await svc.limits.organization_limits(svc.organization.organization_id, group)
 
 
 @router.get("/rate_limits")
@@ -98,10 +82,10 @@ async def set_org_rate_limit(
 ) -> JSONResponse:
     group = _group_of(rate_limit_id, svc)
     params = await parse_body(request, RateLimitUpdateParams)
-    current = (await _org_values(svc, group)).model_dump()
-    current.update({item.type: item.value for item in params.limits})
-    values = LimitValues(**current)
-    await svc.limits.set("organization", svc.organization.organization_id, group, values)
+    await svc.allow(ctx, "manage_limits")
+    changes: dict[str, int | None] = {item.type: item.value for item in params.limits}
+    org = svc.organization.organization_id
+    values = await svc.limits.update("organization", org, group, changes)
     return JSONResponse(_org_entry(group, _groups(svc)[group], values, ctx.version))
 
 
@@ -150,61 +134,13 @@ async def list_workspace_rate_limits(
 
 @router.post("/workspaces/{workspace_id}/rate_limits/{rate_limit_id}")
 async def set_workspace_rate_limit(
-    workspace_id: str, rate_limit_id: str, request: Request, _: AdminDep, svc: ServicesDep
+    workspace_id: str, rate_limit_id: str, request: Request, ctx: AdminDep, svc: ServicesDep
 ) -> JSONResponse:
     await svc.workspaces.get(workspace_id)
     group = _group_of(rate_limit_id, svc)
     params = await parse_body(request, RateLimitUpdateParams)
-    mine = (await svc.limits.overrides()).get(("workspace", workspace_id, group))
-    current = mine.model_dump() if mine else LimitValues().model_dump()
-    current.update({item.type: item.value for item in params.limits})
-    await svc.limits.set("workspace", workspace_id, group, LimitValues(**current))
+    await svc.allow(ctx, "manage_limits", workspace_id)
+    changes: dict[str, int | None] = {item.type: item.value for item in params.limits}
+    await svc.limits.update("workspace", workspace_id, group, changes)
     entry = await _workspace_entry(svc, workspace_id, group, _groups(svc)[group], True)
     return JSONResponse(entry)
-
-
-@router.get("/spend_limits")
-async def list_spend_limits(_: AdminDep, svc: ServicesDep) -> JSONResponse:
-    limits = await svc.spend.limits()
-    org = svc.organization.organization_id
-    total, per_workspace = await svc.spend.spent_cents()
-    data = [
-        {
-            "type": "spend_limit",
-            "scope": {"type": "organization"},
-            "monthly_usd": limits.get(("organization", org), svc.spend.configured_org_limit),
-            "spent_usd": float(total / 100),
-        }
-    ]
-    for (scope, scope_id), value in sorted(limits.items()):
-        if scope == "workspace":
-            data.append(
-                {
-                    "type": "spend_limit",
-                    "scope": {"type": "workspace", "workspace_id": scope_id},
-                    "monthly_usd": value,
-                    "spent_usd": float(per_workspace.get(scope_id, 0) / 100),
-                }
-            )
-    return JSONResponse({"data": data, "next_page": None})
-
-
-@router.post("/spend_limits")
-async def set_spend_limit(request: Request, _: AdminDep, svc: ServicesDep) -> JSONResponse:
-    params = await parse_body(request, SpendLimitParams)
-    if params.scope.type == "workspace":
-        if not params.scope.workspace_id:
-            raise NotFoundError("scope.workspace_id: a workspace spend limit needs its workspace")
-        await svc.workspaces.get(params.scope.workspace_id)
-        await svc.spend.set_limit("workspace", params.scope.workspace_id, params.monthly_usd)
-    else:
-        await svc.spend.set_limit(
-            "organization", svc.organization.organization_id, params.monthly_usd
-        )
-    return JSONResponse(
-        {
-            "type": "spend_limit",
-            "scope": params.scope.model_dump(exclude_none=True),
-            "monthly_usd": params.monthly_usd,
-        }
-    )

@@ -36,10 +36,12 @@ def _query(request: Request, *, default_width: str) -> ReportQuery:
 
 
 @router.get("/usage_report/messages")
-async def usage_report(request: Request, _: AdminDep, svc: ServicesDep) -> JSONResponse:
+async def usage_report(request: Request, ctx: AdminDep, svc: ServicesDep) -> JSONResponse:
+    await svc.allow(ctx, "read_usage")
     return JSONResponse(await svc.reports.usage(_query(request, default_width="1d")))
 
 
 @router.get("/cost_report")
-async def cost_report(request: Request, _: AdminDep, svc: ServicesDep) -> JSONResponse:
+async def cost_report(request: Request, ctx: AdminDep, svc: ServicesDep) -> JSONResponse:
+    await svc.allow(ctx, "read_usage")
     return JSONResponse(await svc.reports.cost(_query(request, default_width="1d")))
