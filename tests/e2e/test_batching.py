@@ -8,6 +8,7 @@ finished it, so a client here cannot leave early.
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from tests.support import make_settings, running, sdk_client
 
 pytestmark = pytest.mark.slow
 MODEL = BUNDLED_MODEL_ID
+STARTS = [1, 11, 21, 31, 41, 51, 61, 71]
 TOPICS = ["a cat", "a dog", "the sea", "a robot", "the moon", "a tree", "a city", "a river"]
 
 
@@ -47,11 +49,42 @@ async def story(
     )
 
 
-async def test_same_answer_alone_or_beside_seven_others(eight_slots: Any) -> None:
+async def count(client: anthropic.AsyncAnthropic, start: int) -> str:
+    """The model continuing a count it has begun from ``start`` (an assistant prefill)."""
+    message = await client.messages.create(
+        model=MODEL,
+        max_tokens=40,
+        extra_body={"temperature": 0.0},
+        messages=[
+            {"role": "user", "content": f"Count from {start} to {start + 30}, comma-separated."},
+            {"role": "assistant", "content": f"{start}, {start + 1}, {start + 2},"},
+        ],
+    )
+    return message.content[0].text  # type: ignore[union-attr]
+
+
+def counted_on(text: str, start: int) -> bool:
+    """Whether ``text`` goes on counting from ``start + 3`` (its last number may be cut)."""
+    numbers = [int(n) for n in re.findall(r"\d+", text)][:-1]
+    return len(numbers) >= 8 and numbers == list(range(start + 3, start + 3 + len(numbers)))
+
+
+async def test_sequences_decoded_together_stay_separate(eight_slots: Any) -> None:
+    """Eight counts, one at a time and then all at once, each goes on from its own start.
+
+    A count has one right continuation by a wide margin, so this checks that a sequence
+    reads only its own cache. It does not compare open-ended text: llama.cpp's results
+    for a token depend in their last bits on the shape of the batch it was decoded in,
+    which here depends on which requests arrive in the same step, and that flips a
+    near-tie of an open-ended greedy answer (measured: one of eight short stories at
+    temperature 0 came out different beside the others, in CI on one machine and in one
+    run of two on another)."""
     client = sdk_client(eight_slots, default_headers={"anthropic-version": "2023-06-01"})
-    alone = [(await story(client, t)).content[0].text for t in TOPICS]  # type: ignore[union-attr]
-    together = await asyncio.gather(*(story(client, t) for t in TOPICS))
-    assert [m.content[0].text for m in together] == alone  # type: ignore[union-attr]
+    alone = [await count(client, start) for start in STARTS]
+    together = await asyncio.gather(*(count(client, start) for start in STARTS))
+    for start, one, many in zip(STARTS, alone, together, strict=True):
+        assert counted_on(one, start), (start, one)
+        assert counted_on(many, start), (start, many)
 
 
 async def test_the_same_request_again_gets_the_same_answer(eight_slots: Any) -> None:

@@ -146,6 +146,7 @@ def test_sigterm_lets_streams_finish_or_end_with_an_error_event(tmp_path: Path) 
     server = serve(tmp_path, port, env)
     base = f"http://127.0.0.1:{port}"
     endings: list[list[str]] = []
+    failures: list[str] = []  # why a stream did not start, reported instead of a bare timeout
     opened = threading.Barrier(4)
 
     def stream(max_tokens: int) -> None:
@@ -156,20 +157,33 @@ def test_sigterm_lets_streams_finish_or_end_with_an_error_event(tmp_path: Path) 
             "temperature": 0,
             "messages": [{"role": "user", "content": LONG}],
         }
-        with httpx.stream(
-            "POST", f"{base}/v1/messages", headers=HEADERS, json=body, timeout=60
-        ) as r:
-            kinds = []
-            for line in r.iter_lines():
-                if line.startswith("event: "):
-                    kinds.append(line[7:])
-                    if kinds.count("content_block_delta") == 1:
-                        opened.wait(timeout=60)
-            endings.append(kinds)
+        try:
+            with httpx.stream(
+                "POST", f"{base}/v1/messages", headers=HEADERS, json=body, timeout=120
+            ) as r:
+                if r.status_code != 200:
+                    failures.append(f"{r.status_code}: {r.read().decode()}")
+                    opened.abort()
+                    return
+                kinds = []
+                for line in r.iter_lines():
+                    if line.startswith("event: "):
+                        kinds.append(line[7:])
+                        if kinds.count("content_block_delta") == 1:
+                            opened.wait(timeout=120)
+                endings.append(kinds)
+        except Exception as exc:
+            failures.append(repr(exc))
+            opened.abort()
+            raise
 
     with ThreadPoolExecutor(3) as pool:
         jobs = [pool.submit(stream, n) for n in (2000, 2000, 2000)]
-        opened.wait(timeout=60)  # all three are generating
+        try:
+            opened.wait(timeout=120)  # all three are generating
+        except threading.BrokenBarrierError:
+            server.kill()  # ends the streams still open, so the pool can finish
+            pytest.fail(f"the three streams did not all start: {failures}\n{server.log()[-4000:]}")
         began = time.monotonic()
         log = server.terminate(timeout=30)
         took = time.monotonic() - began
