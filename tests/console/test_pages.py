@@ -237,3 +237,24 @@ async def test_an_invite_is_redeemed_in_the_console(scripted_app: Any) -> None:
             "/console/invites/accept", data={"csrf": csrf, "token": token, "name": "Ada"}
         )
         assert "accepted" in again.text
+
+
+async def test_the_limits_page_shows_spend_only_to_roles_that_read_usage(
+    scripted_app: Any,
+) -> None:
+    async with scripted_app() as app, raw_client(app) as client:
+        svc = app.state.services
+        await sign_in(client, ADMIN_KEY)
+        assert "Cumulative spend" in (await client.get("/console/limits")).text
+        invite = await client.post(
+            "/v1/organizations/invites",
+            headers=ADMIN,
+            json={"email": "ada@example.com", "role": "developer"},
+        )
+        ada = await svc.invites.accept(invite.json()["accept_token"], name="Ada")
+        await svc.users.set_role(ada.id, "admin", operator=True)
+        await svc.users.set_role(svc.organization.owner_id, "developer", operator=True)
+        page = await client.get("/console/limits")
+        assert page.status_code == 200
+        assert "Cumulative spend" not in page.text and 'id="spend"' not in page.text
+        assert "Your role does not read usage and cost" in page.text

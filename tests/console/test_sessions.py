@@ -68,6 +68,24 @@ async def test_the_cookie_is_secure_over_https(scripted_app: Any) -> None:
     assert "secure" in [part.strip().lower() for part in cookie.split(";")]
 
 
+async def test_the_cookie_is_secure_behind_a_tls_proxy(scripted_app: Any) -> None:
+    """Plain HTTP from a TLS-terminating proxy uvicorn does not trust: the public base URL
+    says the browser is on HTTPS."""
+    server = {"public_base_url": "https://parley.example.com"}
+    async with scripted_app(server=server) as app, raw_client(app) as client:
+        form = await client.get("/console/sign-in")
+    (cookie,) = set_cookie_headers(form, "parley_console_form")
+    assert "secure" in [part.strip().lower() for part in cookie.split(";")]
+
+
+async def test_a_sign_in_form_token_that_is_not_ascii_is_refused(scripted_app: Any) -> None:
+    async with scripted_app() as app, raw_client(app) as client:
+        await client.get("/console/sign-in")  # sets the form's double-submit cookie
+        refused = await client.post("/console/sign-in", data={"csrf": "é", "key": API_KEY})
+        assert refused.status_code == 403
+        assert "The form expired" in refused.text
+
+
 async def test_a_wrong_key_does_not_sign_in_and_is_never_echoed(
     scripted_app: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -89,7 +107,8 @@ async def test_a_wrong_key_does_not_sign_in_and_is_never_echoed(
 async def test_a_post_without_the_csrf_token_is_refused(scripted_app: Any) -> None:
     async with scripted_app() as app, raw_client(app) as client:
         await sign_in(client, ADMIN_KEY)
-        for form in ({"name": "sneaky"}, {"name": "sneaky", "csrf": "forged"}):
+        forms = ({"name": "sneaky"}, {"name": "sneaky", "csrf": "forged"}, {"csrf": "forgé"})
+        for form in forms:
             refused = await client.post("/console/workspaces", data=form)
             assert refused.status_code == 403
             assert "CSRF" in refused.text

@@ -217,6 +217,10 @@ async def test_an_edited_summary_is_refused(served: Any) -> None:
     assert info.value.body["error"]["message"] == (
         "messages.3.content.0: Invalid `signature` in `compaction` block"
     )
+    block["signature"] = "sïgné"  # not even ASCII: the same 400, never a 500
+    with pytest.raises(anthropic.BadRequestError) as info:
+        await sdk.beta.messages.create(model=MODEL, max_tokens=10, messages=history, betas=BETAS)
+    assert "Invalid `signature` in `compaction` block" in info.value.body["error"]["message"]
 
 
 async def test_a_failed_compaction_is_a_no_op(served: Any) -> None:

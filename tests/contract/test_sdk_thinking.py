@@ -89,8 +89,9 @@ async def test_a_signed_block_round_trips(thinker: Any) -> None:
         },
         {"type": "thinking", "thinking": "2 and 2 make 4.", "signature": ""},
         {"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4a"},
+        {"type": "thinking", "thinking": "2 and 2 make 4.", "signature": "sïgné"},
     ],
-    ids=["edited", "foreign", "unsigned", "redacted"],
+    ids=["edited", "foreign", "unsigned", "redacted", "not-ascii"],
 )
 async def test_blocks_not_signed_here_are_refused(thinker: Any, replayed: dict[str, Any]) -> None:
     app, _ = thinker

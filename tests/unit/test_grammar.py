@@ -14,9 +14,10 @@ import pytest
 from parley.backends.base import ToolMode, ToolSpec
 from parley.backends.common.gguf import LlamaModel, resolve_gguf
 from parley.backends.llama_cpp.grammar import (
+    CallBudget,
     GrammarSpec,
+    call_budget,
     json_schema_grammar,
-    string_bounds,
     tool_call_grammar,
 )
 
@@ -147,12 +148,12 @@ def count_with(model: LlamaModel) -> Any:
 
 
 def test_a_forced_call_in_a_tight_budget_bounds_its_free_strings(model: LlamaModel) -> None:
-    bounds = string_bounds((WEATHER,), FORCED, 96, count_with(model))
+    budget = call_budget((WEATHER,), FORCED, 96, count_with(model))
     skeleton = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "", "unit": '
     skeleton += '"fahrenheit"}}\n</tool_call>'
     expected = 96 - len(model.tokenize(skeleton, prompt=False, special=True)) - 8
-    assert bounds == {"get_weather": expected}
-    grammar = tool_call_grammar((WEATHER,), FORCED, bounds)
+    assert budget == CallBudget({"get_weather": expected}, max_calls=1)
+    grammar = tool_call_grammar((WEATHER,), FORCED, budget)
     assert grammar is not None
     fits = json.dumps("x" * expected)
     too_long = json.dumps("x" * (expected + 1))
@@ -163,17 +164,42 @@ def test_a_forced_call_in_a_tight_budget_bounds_its_free_strings(model: LlamaMod
     assert count_with(model)(call(f'{{"city": {city}, "unit": "fahrenheit"}}')) <= 96
 
 
+def test_a_tight_budget_admits_only_the_calls_that_fit(model: LlamaModel) -> None:
+    """Asked for a call with parallel calls allowed, the bundled model went on to a second
+    call (another unit) and a third until max_tokens cut it, in 47 of 200 seeds."""
+    parallel = ToolMode("required", only="get_weather")
+    count = count_with(model)
+    budget = call_budget((WEATHER,), parallel, 96, count)
+    assert budget.max_calls == 1
+    grammar = tool_call_grammar((WEATHER,), parallel, budget)
+    assert grammar is not None
+    one = call('{"city": "Paris", "unit": "celsius"}')
+    assert allows(model, grammar, one)
+    assert not allows(model, grammar, one + "\n" + one)
+    # A tool without free strings: as many calls as fit whole.
+    pick = ToolSpec("pick", "", {"type": "object", "properties": {"x": {"enum": ["a", "b"]}}})
+    picked = '<tool_call>\n{"name": "pick", "arguments": {"x": "a"}}\n</tool_call>'
+    calls = call_budget((pick,), ToolMode("required"), 96, count).max_calls
+    assert calls is not None
+    assert calls == 96 // (count(picked) + 8) and calls > 1
+    grammar = tool_call_grammar((pick,), ToolMode("required"), CallBudget(max_calls=calls))
+    assert grammar is not None
+    assert allows(model, grammar, "\n".join([picked] * calls))
+    assert not allows(model, grammar, "\n".join([picked] * (calls + 1)))
+
+
 def test_loose_budgets_and_unforced_calls_are_not_bounded(model: LlamaModel) -> None:
     count = count_with(model)
-    assert string_bounds((WEATHER,), FORCED, 4096, count) == {}
-    assert string_bounds((WEATHER,), ToolMode("auto"), 96, count) == {}
+    assert call_budget((WEATHER,), FORCED, 4096, count) == CallBudget()
+    assert call_budget((WEATHER,), ToolMode("auto"), 96, count) == CallBudget()
     enum_only = ToolSpec("pick", "", {"type": "object", "properties": {"x": {"enum": ["a"]}}})
-    assert string_bounds((enum_only,), ToolMode("required"), 96, count) == {}
+    assert call_budget((enum_only,), ToolMode("required"), 96, count).string_bounds == {}
+    assert call_budget((enum_only,), ToolMode("required"), 4096, count).max_calls is None
     two = ToolSpec(
         "two",
         "",
         {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}},
     )
-    (shared,) = string_bounds((two,), ToolMode("required"), 96, count).values()
-    (alone,) = string_bounds((WEATHER,), FORCED, 96, count).values()
+    (shared,) = call_budget((two,), ToolMode("required"), 96, count).string_bounds.values()
+    (alone,) = call_budget((WEATHER,), FORCED, 96, count).string_bounds.values()
     assert shared < alone  # two free strings share the room

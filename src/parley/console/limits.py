@@ -33,6 +33,7 @@ async def limits_page(request: Request, who: VisitorDep) -> Response:
     workspaces = [w for w in await who.workspaces() if not w.is_default]
     overrides = await svc.limits.overrides()
     org = svc.organization.organization_id
+    reads_usage = await who.may("read_usage")
     groups = []
     for group, models in svc.catalog.rate_limit_groups().items():
         own = {w.id: overrides.get(("workspace", w.id, group)) for w in workspaces}
@@ -46,8 +47,9 @@ async def limits_page(request: Request, who: VisitorDep) -> Response:
         groups=groups,
         kinds=KINDS,
         workspaces=workspaces,
-        spend=await _spend_rows(who, workspaces),
-        tier=await svc.tiers.report(),
+        # What was spent is usage: shown only to a role that may read usage and cost.
+        spend=await _spend_rows(who, workspaces) if reads_usage else None,
+        tier=await svc.tiers.report() if reads_usage else None,
     )
 
 

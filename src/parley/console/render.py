@@ -85,6 +85,14 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
     return response
 
 
+def over_https(request: Request) -> bool:
+    """Whether the browser reached the Console over HTTPS: directly, through a proxy
+    uvicorn trusts (``X-Forwarded-Proto``), or at an ``https`` public base URL (a
+    TLS-terminating proxy on another host), so cookies are set ``Secure``."""
+    public = request.app.state.services.settings.server.public_base_url or ""
+    return request.url.scheme == "https" or public.startswith("https://")
+
+
 def redirect(
     request: Request, to: str, notice: str | None = None, *, error: bool = False
 ) -> Response:
@@ -99,7 +107,7 @@ def redirect(
             path="/console",
             httponly=True,
             samesite="strict",
-            secure=request.url.scheme == "https",
+            secure=over_https(request),
         )
     return secure(response)
 

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from parley.console.auth import ConsoleRoute, services_of
-from parley.console.render import page, redirect
+from parley.console.render import over_https, page, redirect
 from parley.errors import AuthenticationError, ParleyError, PermissionDeniedError
 from parley.http.deps import SESSION_COOKIE
 
@@ -35,7 +35,7 @@ def _pre_session(request: Request, template: str, status: int = 200, **context: 
         path="/console",
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=over_https(request),
     )
     return response
 
@@ -45,7 +45,7 @@ def _pre_session_ok(request: Request, presented: object) -> bool:
     return (
         bool(expected)
         and isinstance(presented, str)
-        and hmac.compare_digest(presented, expected or "")
+        and hmac.compare_digest(presented.encode(), (expected or "").encode())
     )
 
 
@@ -75,7 +75,7 @@ async def sign_in(request: Request) -> Response:
         path="/",
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=over_https(request),
     )
     response.delete_cookie(PRE_SESSION_COOKIE, path="/console")
     return response

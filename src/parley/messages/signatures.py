@@ -79,7 +79,7 @@ class BlockSigner:
 
     def verify(self, thinking: str, signature: str) -> bool:
         """Whether a thinking block (shown, or omitted when its text is empty) is ours."""
-        if hmac.compare_digest(self.sign(thinking), signature):
+        if hmac.compare_digest(self.sign(thinking).encode(), signature.encode()):
             return True
         return thinking == "" and self._verify_omitted(signature)
 
@@ -105,7 +105,9 @@ class BlockSigner:
     def _check_summary(self, path: str, block: CompactionBlockParam) -> None:
         if block.content is None or block.signature is None:
             return
-        if not hmac.compare_digest(self.sign_summary(block.content), block.signature):
+        if not hmac.compare_digest(
+            self.sign_summary(block.content).encode(), block.signature.encode()
+        ):
             raise InvalidRequestError(f"{path}: Invalid `signature` in `compaction` block")
 
     def _check_thinking(self, path: str, block: object) -> None:

@@ -48,7 +48,9 @@ class SessionView:
     expires_at: datetime
 
     def csrf_ok(self, presented: str | None) -> bool:
-        return presented is not None and hmac.compare_digest(presented, self.csrf_token)
+        return presented is not None and hmac.compare_digest(
+            presented.encode(), self.csrf_token.encode()
+        )
 
 
 @dataclass(frozen=True)

@@ -37,10 +37,11 @@ from parley.backends.common.gguf import LlamaModel, resolve_gguf
 from parley.backends.common.thinking import ThinkingSplitter, markers_for
 from parley.backends.llama_cpp.engine import RANKS, Engine, EngineConfig, Job
 from parley.backends.llama_cpp.grammar import (
+    CallBudget,
     GrammarSpec,
     SchemaError,
+    call_budget,
     json_schema_grammar,
-    string_bounds,
     tool_call_grammar,
 )
 from parley.backends.llama_cpp.output import OutputPipeline
@@ -257,13 +258,13 @@ class LlamaCppBackend:
     def _sampler(self, request: GenerationRequest) -> Any:
         assert self._model is not None
         model = self._model
-        bounds = string_bounds(
+        budget = call_budget(
             request.tools,
             request.tool_mode,
             request.max_tokens,
             lambda text: len(model.tokenize(text, prompt=False, special=True)),
         )
-        grammar = _grammar_for(request, bounds)
+        grammar = _grammar_for(request, budget)
         chain = lc.llama_sampler_chain_init(lc.llama_sampler_chain_default_params())
         if grammar is not None:
             lc.llama_sampler_chain_add(chain, self._grammar_sampler(grammar, chain))
@@ -294,11 +295,11 @@ def _flash_attention(options: LlamaCppOptions) -> bool | None:
     return options.flash_attention == "on"
 
 
-def _grammar_for(request: GenerationRequest, bounds: dict[str, int]) -> GrammarSpec | None:
+def _grammar_for(request: GenerationRequest, budget: CallBudget) -> GrammarSpec | None:
     try:
         if request.json_schema is not None:
             return json_schema_grammar(request.json_schema)
-        return tool_call_grammar(request.tools, request.tool_mode, bounds)
+        return tool_call_grammar(request.tools, request.tool_mode, budget)
     except SchemaError as exc:
         # Tools are in the request's order, so the index names the field.
         where = "output_config.format.schema"

@@ -37,12 +37,15 @@ before it is free. From there the object's arguments are bound to that tool's sc
 
 A forced call ends inside ``max_tokens``. A small model asked for a call can keep
 writing inside a free string (one with no ``maxLength``, ``enum``, ``const``,
-``pattern`` or ``format``) until ``max_tokens`` cuts the call off. So when a call is
-forced and ``max_tokens`` is tight — what is left after the call's fixed text, shared
-among its free strings, is under ``MAX_REPETITION`` characters each — each free string
-gets that many characters at most (``string_bounds``). Every character costs at least
-one token (ASCII text; a character outside it can take up to four byte tokens), so the
-call then closes before ``max_tokens``. Looser budgets change nothing.
+``pattern`` or ``format``), or write one call after another, until ``max_tokens`` cuts
+the last one off. So when a call is forced and ``max_tokens`` is tight — what is left
+after the call's fixed text, shared among its free strings, is under
+``MAX_REPETITION`` characters each — each free string gets that many characters at
+most, and the grammar admits only as many calls as fit whole in ``max_tokens`` with
+their strings at that bound: one, for a tool with free strings (``call_budget``). Every
+character costs at least one token (ASCII text; a character outside it can take up to
+four byte tokens), so the calls then close before ``max_tokens``. Looser budgets change
+nothing: the model may make several calls, each as long as it needs.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from llama_cpp.llama_grammar import (
@@ -70,6 +73,7 @@ MAX_PROPERTIES = 256
 MAX_ENUM = 1000
 MAX_GRAMMAR_BYTES = 1024 * 1024
 MAX_GRAMMAR_NESTING = MAX_REPETITION + 2 * MAX_SCHEMA_DEPTH
+MAX_FORCED_CALLS = 16  # more calls than this fitting in max_tokens: no limit is set
 
 REPETITION_KEYWORDS = ("minLength", "maxLength", "minItems", "maxItems")
 # Keywords whose value is one subschema, a list of them, or a name → subschema table.
@@ -155,19 +159,30 @@ def json_schema_grammar(schema: dict[str, Any]) -> GrammarSpec:
     return _bounded(GrammarSpec(converter.format_grammar()))
 
 
+@dataclass(frozen=True, slots=True)
+class CallBudget:
+    """What forced calls may write so that they end inside ``max_tokens``: characters
+    per free string, by tool name, and how many calls (None: as many as the model
+    writes)."""
+
+    string_bounds: dict[str, int] = field(default_factory=dict)
+    max_calls: int | None = None
+
+
 def tool_call_grammar(
-    tools: tuple[ToolSpec, ...], mode: ToolMode, string_bounds: dict[str, int] | None = None
+    tools: tuple[ToolSpec, ...], mode: ToolMode, budget: CallBudget | None = None
 ) -> GrammarSpec | None:
     """The grammar for ``mode``, or None when tool calls are not constrained.
-    ``string_bounds`` caps the free strings of the named tools (``string_bounds``)."""
+    ``budget`` bounds the free strings of the tools it names and the number of calls."""
     if mode.kind == "none" or not tools:
         return None
+    budget = budget or CallBudget()
     converter = _converter()
     tagged, bare, names = [], [], []
     for index, tool in enumerate(tools):
         if mode.only is not None and tool.name != mode.only:
             continue
-        bound = (string_bounds or {}).get(tool.name)
+        bound = budget.string_bounds.get(tool.name)
         if bound is not None:
             tool = replace(tool, input_schema=_with_string_bound(tool.input_schema, bound))
         args_rule = _tool_arguments(converter, index, tool, loose=mode.kind == "auto")
@@ -187,29 +202,45 @@ def tool_call_grammar(
             "json-call-body ::= " + " | ".join(bare),
             "call-ws ::= [ \\t\\n]{0,16}",
         ]
-    repeat = "" if mode.single else f' ("\\n" {first})*'
-    rules = [f"root ::= {first}{repeat}", *rules, converter.format_grammar()]
-    return _bounded(GrammarSpec("\n".join(rules), lazy_trigger=lazy))
+    rules = [f"root ::= {first}{_more_calls(first, mode, budget)}", *rules]
+    return _bounded(GrammarSpec("\n".join([*rules, converter.format_grammar()]), lazy_trigger=lazy))
 
 
-def string_bounds(
+def _more_calls(first: str, mode: ToolMode, budget: CallBudget) -> str:
+    """The grammar's repetition of calls after the first one."""
+    calls = 1 if mode.single else budget.max_calls
+    if calls == 1:
+        return ""
+    return f' ("\\n" {first})' + ("*" if calls is None else f"{{0,{calls - 1}}}")
+
+
+def call_budget(
     tools: tuple[ToolSpec, ...], mode: ToolMode, max_tokens: int, count: Callable[[str], int]
-) -> dict[str, int]:
-    """Characters per free string for each forced tool whose call would not otherwise
-    surely end inside ``max_tokens`` (see the module docstring). ``count`` is the
-    model's token count of a text."""
+) -> CallBudget:
+    """The bounds under which forced calls surely end inside ``max_tokens`` when it is
+    tight (see the module docstring); none otherwise. ``count`` is the model's token
+    count of a text."""
     if mode.kind != "required":
-        return {}
-    bounds = {}
+        return CallBudget()
+    bounds: dict[str, int] = {}
+    costs: list[int] = []  # the most tokens one call of each tool can take
+    loose = False  # a tool whose strings need no bound: no limit on calls either
     for tool in tools:
-        free = sum(1 for _, node, _ in _subschemas(tool.input_schema) if _is_free_string(node))
-        if not free or (mode.only is not None and tool.name != mode.only):
+        if mode.only is not None and tool.name != mode.only:
             continue
-        room = max_tokens - count(_call_skeleton(tool)) - _CALL_MARGIN
-        each = room // free
-        if each < MAX_REPETITION:
-            bounds[tool.name] = max(1, each)
-    return bounds
+        fixed = count(_call_skeleton(tool)) + _CALL_MARGIN
+        free = sum(1 for _, node, _ in _subschemas(tool.input_schema) if _is_free_string(node))
+        if not free:
+            costs.append(fixed)
+            continue
+        each = (max_tokens - fixed) // free
+        if each >= MAX_REPETITION:
+            loose = True
+            continue
+        bounds[tool.name] = max(1, each)
+        costs.append(fixed + free * bounds[tool.name])
+    calls = None if loose or not costs else max(1, max_tokens // max(costs))
+    return CallBudget(bounds, calls if calls is not None and calls <= MAX_FORCED_CALLS else None)
 
 
 # Tokens a call may take beyond its skeleton's: numbers, booleans, separators.

@@ -65,7 +65,7 @@ def verify(request: SignedRequest, *, now: datetime | None = None) -> str:
         expected = _signature(request, signed, key, found["region"], found["service"], stamp)
     except ValueError:  # a URL botocore cannot split (a malformed Host, say)
         raise AuthenticationError("The request's URL cannot be signed: check Host.") from None
-    if not hmac.compare_digest(expected, found["signature"]):
+    if not hmac.compare_digest(expected.encode(), found["signature"].encode()):
         raise AuthenticationError(
             "The request signature does not match: sign with the Parley key as both the "
             "AWS access key id and the secret key."
