@@ -86,6 +86,14 @@ def test_the_summary_request_is_the_conversation_plus_the_instructions() -> None
     assert summary.context_management is None
 
 
+def test_a_conversation_at_the_message_cap_cannot_be_compacted() -> None:
+    turns = [{"role": ("user", "assistant")[i % 2], "content": "x"} for i in range(100_000)]
+    params = create(messages=[*turns[:-1], {"role": "user", "content": "y"}])
+    plan = compaction.CompactionPlan("Summarize.", False, "context_management.edits.0")
+    with pytest.raises(InvalidRequestError, match=r"^context_management.edits.0: .*100000"):
+        compaction.summary_params(params, plan)
+
+
 def test_room_for_the_summary() -> None:
     plan = compaction.CompactionPlan("s", False, "context_management.edits.0")
     assert compaction.summary_room(1000, 32768, 4096, plan) == compaction.SUMMARY_MAX_TOKENS

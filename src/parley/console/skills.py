@@ -71,6 +71,7 @@ async def upload_version(skill_id: str, request: Request, who: VisitorDep) -> Re
     form = await checked_form(request, who)
     workspace = who.workspace_id(request)
     ctx = await who.context(workspace)
+    await who.require("use", workspace)
     version = await who.svc.skills.add_version(
         skill_id, await _archive(form), ctx.principal.workspace_id
     )
@@ -84,5 +85,6 @@ async def delete_skill(skill_id: str, request: Request, who: VisitorDep) -> Resp
     await checked_form(request, who)
     workspace = who.workspace_id(request)
     ctx = await who.context(workspace)
+    await who.require("use", workspace)
     await who.svc.skills.delete(skill_id, ctx.principal.workspace_id)
     return redirect(request, f"/console/skills?workspace={workspace}", f"Skill {skill_id} deleted.")

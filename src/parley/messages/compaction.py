@@ -39,7 +39,12 @@ from typing import TypeVar
 
 from parley.errors import InvalidRequestError
 from parley.wire.content import CompactionBlockParam, MessageParam, TextBlockParam
-from parley.wire.requests import CompactEditParam, MessageCreateParams, _MessageInputParams
+from parley.wire.requests import (
+    MAX_MESSAGES,
+    CompactEditParam,
+    MessageCreateParams,
+    _MessageInputParams,
+)
 
 P = TypeVar("P", bound=_MessageInputParams)
 
@@ -106,6 +111,11 @@ def _instructions(given: str | None) -> str:
 
 def summary_params(params: MessageCreateParams, plan: CompactionPlan) -> MessageCreateParams:
     """The request that asks the model for the summary (``max_tokens`` set later)."""
+    if len(params.messages) >= MAX_MESSAGES:
+        raise InvalidRequestError(
+            f"{plan.path}: a conversation of {len(params.messages)} messages leaves no room "
+            f"for the summary's instruction (at most {MAX_MESSAGES} messages); compact earlier"
+        )
     ask = MessageParam(role="user", content=[TextBlockParam(type="text", text=plan.instructions)])
     update: dict[str, object] = {
         "messages": [*params.messages, ask],

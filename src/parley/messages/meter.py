@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 
 from parley.backends.base import PromptProcessed
 from parley.messages.context import PreparedMessage
@@ -81,24 +82,17 @@ class AnswerMeter:
         await self.settle(prepared, usage)
 
     async def settle(
-        self, prepared: PreparedMessage, usage: Usage, *, extra_output: int = 0
+        self, prepared: PreparedMessage, usage: Usage, *, earlier: Sequence[Usage] = ()
     ) -> None:
         """Give back what admission (and priority capacity) reserved and the answer did not
-        use. ``extra_output``: tokens of sampling steps before the answer (a summary)."""
+        use. ``earlier``: the sampling steps before the answer (a compaction's summary),
+        whose tokens count as the answer's do."""
+        spent = total_usage(usage, *earlier)
         await prepared.admission.settle(
-            output_tokens=usage.output_tokens + extra_output,
-            cache_read_tokens=usage.cache_read_input_tokens,
+            output_tokens=spent.output_tokens, cache_read_tokens=spent.cache_read
         )
         if prepared.priority is not None:
-            await prepared.priority.settle(
-                PromptCost(
-                    output_tokens=usage.output_tokens + extra_output,
-                    uncached=usage.input_tokens,
-                    cache_read=usage.cache_read_input_tokens,
-                    cache_write_5m=usage.cache_creation.ephemeral_5m_input_tokens,
-                    cache_write_1h=usage.cache_creation.ephemeral_1h_input_tokens,
-                )
-            )
+            await prepared.priority.settle(spent)
 
     def record(self, prepared: PreparedMessage, usage: Usage, outcome: str = "finished") -> None:
         """Meter one sampling step: usage for reports and limits, and the metrics."""
@@ -126,3 +120,14 @@ class AnswerMeter:
                 is_batch=prepared.batch,
             )
         )
+
+
+def total_usage(*steps: Usage) -> PromptCost:
+    """The tokens of several sampling steps together (a summary and the answer after it)."""
+    return PromptCost(
+        output_tokens=sum(u.output_tokens for u in steps),
+        uncached=sum(u.input_tokens for u in steps),
+        cache_read=sum(u.cache_read_input_tokens for u in steps),
+        cache_write_5m=sum(u.cache_creation.ephemeral_5m_input_tokens for u in steps),
+        cache_write_1h=sum(u.cache_creation.ephemeral_1h_input_tokens for u in steps),
+    )

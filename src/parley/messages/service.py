@@ -399,8 +399,10 @@ class MessagesService:
         usage = assembler.message.usage
         if assembler.message.stop_reason != "compaction":
             self.meter.record(prepared, usage)
-        summaries = sum(i["output_tokens"] for i in assembler.iterations)
-        await self.meter.settle(prepared, usage, extra_output=summaries)
+        summaries = [
+            Usage.model_validate(i) for i in assembler.iterations if i["type"] != "message"
+        ]
+        await self.meter.settle(prepared, usage, earlier=summaries)
 
 
 def _omits_thinking(params: MessageCreateParams) -> bool:
