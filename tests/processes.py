@@ -15,7 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-STARTED = "Application startup complete"
+# uvicorn logs this once its socket listens; "Application startup complete" comes
+# before the bind, and a request sent on it can be refused (seen in CI on a busy machine).
+STARTED = "Uvicorn running on"
 
 
 def free_port() -> int:
@@ -31,6 +33,18 @@ def parley_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+# Every process started, in order: a test that fails before it stops its server
+# leaves none behind (``kill_started_since``), so no later test meets its warnings.
+STARTED_PROCESSES: list[ParleyProcess] = []
+
+
+def kill_started_since(count: int) -> None:
+    """Kill the processes started after the first ``count`` that still run."""
+    for process in STARTED_PROCESSES[count:]:
+        process.kill()
+    del STARTED_PROCESSES[count:]
+
+
 class ParleyProcess:
     """``python -m parley <args>``, logging to ``log_path``."""
 
@@ -44,6 +58,7 @@ class ParleyProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
+        STARTED_PROCESSES.append(self)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

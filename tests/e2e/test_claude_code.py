@@ -22,7 +22,7 @@ import pytest
 
 from parley.backends.common.bundled import bundled_path
 from tests.fixtures.claude_code_run import CLAUDE, TASKS, RecordingProxy, Task, run_claude
-from tests.processes import ParleyProcess, free_port, parley_env
+from tests.processes import STARTED, ParleyProcess, free_port, parley_env
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk-parley-api01-claudecode0000000000000000000000000000000000000000000"
@@ -57,7 +57,7 @@ def coder_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         ["serve", "--config", config, "--port", str(port)], env, data / "serve.log"
     )
     try:
-        server.wait_for("Application startup complete", timeout=300)
+        server.wait_for(STARTED, timeout=300)
         yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()
