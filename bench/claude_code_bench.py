@@ -4,10 +4,12 @@ The tasks of ``tests/e2e/test_claude_code.py`` (``tests/fixtures/claude_code_run
 run with the pinned Claude Code against each server in turn, one server up at a time
 (two cores cannot run two 1.5B models fairly side by side):
 
-- Parley: ``parley serve --config examples/claude-code.toml`` (2 slots of 32k tokens,
-  ``claude-*`` aliased to the coder model), ``n_threads`` as given;
+- Parley: ``parley serve --config examples/claude-code.toml`` (one slot of 32k tokens,
+  a 2 GiB host-memory prompt cache, ``claude-*`` aliased to the coder model),
+  ``n_threads`` as given;
 - llama-server: the same GGUF, ``--jinja``, its own ``/v1/messages``, the same threads,
-  2 slots of 32k (``-np 2 -c 65536 --no-kv-unified``).
+  one slot of 32k (``-np 1 -c 32768``) and its own host-memory prompt cache (its
+  default ``--cache-ram``).
 
 Claude Code talks to each through the recording proxy, which notes per request the
 time to first token, prompt tokens computed (input plus cache writes) and cache reads.
@@ -44,7 +46,7 @@ from parley.backends.common.bundled import bundled_path  # noqa: E402
 
 KEY = "sk-parley-api01-claudecodebench00000000000000000000000000000000000000"
 CTX = 32768
-SLOTS = 2
+SLOTS = 1
 
 
 def free_port() -> int:
@@ -126,7 +128,7 @@ def llama_server(binary: str, threads: int) -> Server:
     gguf = str(bundled_path("qwen2.5-coder-1.5b"))
     command = [binary, "-m", gguf, "--jinja", "--host", "127.0.0.1", "--port", str(port)]
     command += ["-t", str(threads), "-tb", str(threads), "-c", str(SLOTS * CTX)]
-    command += ["-np", str(SLOTS), "--no-kv-unified", "--temp", "0.2", "--top-p", "0.9"]
+    command += ["-np", str(SLOTS), "--temp", "0.2", "--top-p", "0.9"]
     server = Server("llama-server", command, dict(os.environ), f"http://127.0.0.1:{port}")
     server.wait("/health")
     return server
