@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi import FastAPI
 
 from parley import __version__
-from parley.backends.base import Backend
+from parley.backends.base import Backend, Capabilities
 from parley.batches.service import BatchService
 from parley.batches.worker import BatchWorker
 from parley.blobs import open_blob_store
@@ -242,10 +242,16 @@ async def build_plans(
 
 
 def batch_concurrency(settings: Settings, catalog: Catalog) -> int:
-    """Batch requests a worker runs at once: enough to fill every model's slots."""
+    """Batch requests a worker runs at once: enough to fill every model's batch
+    sequences, and a quarter more waiting, so a sequence that ends is refilled at once."""
     if settings.batches.concurrency is not None:
         return settings.batches.concurrency
-    return sum(m.backend.capabilities.parallel_sequences for m in catalog.models) or 1
+    lanes = sum(_batch_sequences(m.backend.capabilities) for m in catalog.models)
+    return max(1, lanes + lanes // 4)
+
+
+def _batch_sequences(caps: Capabilities) -> int:
+    return caps.batch_sequences or caps.parallel_sequences
 
 
 def _change_bus(settings: Settings) -> ChangeBus:

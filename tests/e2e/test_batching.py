@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,17 @@ import anthropic
 import pytest
 
 from parley.app import create_app
+from parley.backends.base import (
+    Finished,
+    GenerationRequest,
+    PromptProcessed,
+    Sampling,
+    TextPart,
+    Turn,
+)
+from parley.backends.llama_cpp import LlamaCppBackend, LlamaCppOptions
 from parley.config import BUNDLED_MODEL_ID
+from parley.errors import PreemptedError
 from tests.support import make_settings, running, sdk_client
 
 pytestmark = pytest.mark.slow
@@ -177,57 +188,109 @@ async def test_conversation_turns_read_the_previous_turn(eight_slots: Any) -> No
     assert reads[1] > 0 and reads[2] > reads[1]
 
 
-async def test_interactive_work_preempts_batch_work(tmp_path: Path) -> None:
-    """With every slot busy on batch work, an interactive request takes a slot at the
-    next decode step; the preempted batch request fails with PreemptedError (the batch
-    worker puts it back in the queue)."""
-    from parley.backends.base import (
-        Finished,
-        GenerationRequest,
-        PromptProcessed,
-        Sampling,
-        TextPart,
-        Turn,
+# A grammar that makes the answer run to max_tokens: at least 600 numbers.
+LONG = {
+    "type": "object",
+    "properties": {"n": {"type": "array", "items": {"type": "integer"}, "minItems": 600}},
+    "required": ["n"],
+}
+
+
+def counting_job(priority: str, max_tokens: int) -> GenerationRequest:
+    turn = Turn("user", (TextPart("Count from 1 to 500, one per line."),))
+    return GenerationRequest(
+        model="m",
+        system=None,
+        turns=(turn,),
+        max_tokens=max_tokens,
+        sampling=Sampling(temperature=0),
+        priority=priority,  # type: ignore[arg-type]
+        json_schema=LONG,
     )
-    from parley.backends.llama_cpp import LlamaCppBackend, LlamaCppOptions
-    from parley.errors import PreemptedError
 
-    backend = LlamaCppBackend("m", LlamaCppOptions(slots=2, ctx_per_slot=1024))
-    await backend.start()
 
-    def job(priority: str, max_tokens: int) -> GenerationRequest:
-        turn = Turn("user", (TextPart("Count from 1 to 500, one per line."),))
-        return GenerationRequest(
-            model="m",
-            system=None,
-            turns=(turn,),
-            max_tokens=max_tokens,
-            sampling=Sampling(temperature=0),
-            priority=priority,
-        )  # type: ignore[arg-type]
-
-    async def drain(request: GenerationRequest, started: asyncio.Event | None = None) -> str:
-        try:
-            async for event in backend.generate(request):
-                if isinstance(event, PromptProcessed) and started is not None:
+async def drain(
+    backend: LlamaCppBackend,
+    request: GenerationRequest,
+    started: asyncio.Event | None = None,
+    on_start: Callable[[], None] | None = None,
+) -> str:
+    """The finish reason of ``request`` ("preempted" for PreemptedError)."""
+    try:
+        async for event in backend.generate(request):
+            if isinstance(event, PromptProcessed):
+                if started is not None:
                     started.set()
-                if isinstance(event, Finished):
-                    return event.reason
-        except PreemptedError:
-            return "preempted"
-        return "closed"
+                if on_start is not None:
+                    on_start()
+            if isinstance(event, Finished):
+                return event.reason
+    except PreemptedError:
+        return "preempted"
+    return "closed"
 
+
+async def test_interactive_work_preempts_batch_work_in_its_slots() -> None:
+    """With no batch lane and every slot busy on batch work, an interactive request
+    takes a slot at the next decode step; the preempted batch request fails with
+    PreemptedError (the batch worker puts it back in the queue)."""
+    backend = LlamaCppBackend("m", LlamaCppOptions(slots=2, ctx_per_slot=1024, batch_slots=0))
+    await backend.start()
     try:
         running = [asyncio.Event(), asyncio.Event()]
-        batch = [asyncio.create_task(drain(job("batch", 400), running[i])) for i in range(2)]
+        batch = [
+            asyncio.create_task(drain(backend, counting_job("batch", 400), running[i]))
+            for i in range(2)
+        ]
         await asyncio.gather(*(e.wait() for e in running))
-        interactive = await drain(job("interactive", 5))
+        interactive = await drain(backend, counting_job("interactive", 5))
         outcomes = await asyncio.gather(*batch)
     finally:
         await backend.aclose()
     assert interactive == "max_tokens"
     assert outcomes.count("preempted") == 1  # exactly one slot was taken back
     assert set(outcomes) - {"preempted"} <= {"max_tokens", "end_turn"}
+
+
+def lane_produced(backend: LlamaCppBackend) -> list[int]:
+    """Tokens produced by each batch-lane sequence's job (-1: no job)."""
+    lane = backend._batch_engine
+    assert lane is not None
+    return [slot.job.produced if slot.job else -1 for slot in lane._slots]
+
+
+async def test_the_batch_lane_pauses_while_interactive_work_runs() -> None:
+    """Batch work in the batch lane waits, paused rather than preempted, while an
+    interactive request generates: from the interactive request's start to its end the
+    lane's sequences advance by at most the decode step that was in progress, and then
+    finish their answers."""
+    options = LlamaCppOptions(slots=1, ctx_per_slot=1024, batch_slots=2, batch_ctx_per_slot=1024)
+    backend = LlamaCppBackend("m", options)
+    await backend.start()
+    produced: list[list[int]] = []
+
+    def lane_progress() -> None:
+        produced.append(lane_produced(backend))
+
+    try:
+        running = [asyncio.Event(), asyncio.Event()]
+        batch = [
+            asyncio.create_task(drain(backend, counting_job("batch", 300), running[i]))
+            for i in range(2)
+        ]
+        await asyncio.gather(*(e.wait() for e in running))
+        while min(lane_produced(backend)) < 2:  # both are generating
+            await asyncio.sleep(0.01)
+        interactive = await drain(backend, counting_job("interactive", 60), on_start=lane_progress)
+        lane_progress()
+        outcomes = await asyncio.gather(*batch)
+    finally:
+        await backend.aclose()
+    assert interactive == "max_tokens"
+    assert outcomes == ["max_tokens", "max_tokens"]
+    before, after = produced
+    assert -1 not in before, "both batch requests were still generating"
+    assert all(b - a <= 1 for a, b in zip(before, after, strict=True)), produced
 
 
 @pytest.mark.parametrize("cache_ram_mib", [1024, 6, 0])

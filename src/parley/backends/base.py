@@ -231,6 +231,8 @@ class Capabilities:
     effort: bool = False
     structured_output: bool = True
     parallel_sequences: int = 1
+    # Sequences decoded together for Message Batch work (0: ``parallel_sequences``).
+    batch_sequences: int = 0
 
 
 @dataclass(frozen=True, slots=True)

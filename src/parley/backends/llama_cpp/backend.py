@@ -1,5 +1,13 @@
 """``LlamaCppBackend``: the async ``Backend`` in front of the llama.cpp engine thread.
 
+Message Batch work has a lane of its own: a second llama.cpp context over the same
+weights, with more sequences of a smaller context (``batch_slots`` of
+``batch_ctx_per_slot`` tokens), made on the first batch request. Decoding many short
+sequences together is where a CPU or GPU gives the most tokens per second; the lane
+steps only while interactive work is idle (``engine.Precedence``). A batch request
+whose prompt and ``max_tokens`` do not fit a lane sequence runs in the interactive
+slots at batch rank, where interactive work preempts it.
+
 Preparing a request (template rendering, tokenizing, building the sampler chain) runs
 in a worker thread, so a large prompt never blocks the event loop; decoding runs on
 the engine thread. Events come back through an ``asyncio.Queue`` fed with
@@ -35,7 +43,7 @@ from parley.backends.base import (
 from parley.backends.common.chat_template import ChatTemplate
 from parley.backends.common.gguf import LlamaModel, resolve_gguf
 from parley.backends.common.thinking import ThinkingSplitter, markers_for
-from parley.backends.llama_cpp.engine import RANKS, Engine, EngineConfig, Job
+from parley.backends.llama_cpp.engine import RANKS, Engine, EngineConfig, Job, Precedence
 from parley.backends.llama_cpp.grammar import (
     CallBudget,
     GrammarSpec,
@@ -77,6 +85,15 @@ class LlamaCppOptions(BaseModel):
     flash_attention: Literal["auto", "on", "off"] = Field(
         "auto", description="Flash attention: auto is off on the CPU, llama.cpp's choice on a GPU."
     )
+    batch_slots: int = Field(
+        16,
+        ge=0,
+        le=256,
+        description="Sequences of the batch lane (a context of its own for batch work); 0: none.",
+    )
+    batch_ctx_per_slot: int = Field(
+        2048, ge=256, description="Context of each batch-lane sequence (prompt and max_tokens)."
+    )
     cache_ram_mib: int = Field(
         1024, ge=0, description="Host memory for prompts evicted from slots (MiB); 0: off."
     )
@@ -104,6 +121,9 @@ class LlamaCppBackend:
         self.options = options
         self._model: LlamaModel | None = None
         self._engine: Engine | None = None
+        self._batch_engine: Engine | None = None
+        self._batch_lock = asyncio.Lock()
+        self._precedence = Precedence()
         self._template: ChatTemplate | None = None
 
     # --- lifecycle -------------------------------------------------------------------
@@ -128,12 +148,35 @@ class LlamaCppBackend:
             eos_token=model.eos_text,
             thinking=markers_for(source or "", self.options.thinking_markers),
         )
-        self._engine = Engine(model, config)
+        self._engine = Engine(model, config, leads=self._precedence)
         self._model = model
 
+    def _open_batch_lane(self) -> Engine:
+        assert self._engine is not None
+        interactive = self._engine.config
+        config = replace(
+            interactive,
+            slots=self.options.batch_slots,
+            ctx_per_slot=self.options.batch_ctx_per_slot,
+            cache_ram_bytes=0,
+        )
+        model = self._engine.model
+        return Engine(model, config, follows=self._precedence, name="llama-batch")
+
+    async def _batch_lane(self) -> Engine | None:
+        """The batch lane's engine (made on first use), or None when it has no slots."""
+        if self.options.batch_slots == 0:
+            return None
+        async with self._batch_lock:
+            if self._batch_engine is None:
+                self._batch_engine = await asyncio.to_thread(self._open_batch_lane)
+        return self._batch_engine
+
     async def aclose(self) -> None:
-        engine, model = self._engine, self._model
-        self._engine = self._model = None
+        engine, batch, model = self._engine, self._batch_engine, self._model
+        self._engine = self._batch_engine = self._model = None
+        if batch is not None:
+            await asyncio.to_thread(batch.close)
         if engine is not None:
             await asyncio.to_thread(engine.close)
         if model is not None:
@@ -151,13 +194,16 @@ class LlamaCppBackend:
             thinking=self._template is not None and self._template.thinking is not None,
             structured_output=True,
             parallel_sequences=engine.config.slots,
+            batch_sequences=self.options.batch_slots or engine.config.slots,
         )
 
     async def health(self) -> Health:
         if self._engine is None:
             return Health(ok=False, detail="not started")
-        queued = self._engine.queued()
-        return Health(ok=True, detail=f"{queued} waiting", queued=queued, busy=self._engine.busy())
+        engines = [e for e in (self._engine, self._batch_engine) if e is not None]
+        queued = sum(e.queued() for e in engines)
+        busy = sum(e.busy() for e in engines)
+        return Health(ok=True, detail=f"{queued} waiting", queued=queued, busy=busy)
 
     # --- requests --------------------------------------------------------------------
 
@@ -176,7 +222,10 @@ class LlamaCppBackend:
         # Only work queued ahead of it counts: standard traffic cannot crowd out priority.
         if rank < RANKS["batch"] and engine.queued(up_to=rank) >= self.options.max_queue:
             raise OverloadedError("Overloaded")
+        lane = await self._batch_lane() if rank == RANKS["batch"] else None
         tokens, marks, sampler, inside = await asyncio.to_thread(self._prepare, request)
+        if lane is not None and len(tokens) + request.max_tokens + 1 < lane.ctx_per_slot:
+            engine = lane
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[list[BackendEvent] | ParleyError] = asyncio.Queue()
 

@@ -30,6 +30,12 @@ that batch job is preempted (it fails with ``PreemptedError`` and the batch work
 retries it), so batch work delays other work by at most the decode step in progress.
 Running standard jobs are not preempted: a priority job takes the next free slot.
 
+Two engines can share the CPU (the backend's batch lane: a second context over the same
+weights with more, smaller sequences for Message Batch work). A ``Precedence`` joins
+them: the engine that leads marks itself busy while it has work, and the one that
+follows steps only while the leader is idle, so batch work waits, paused rather than
+preempted, and delays interactive work by at most the decode step in progress.
+
 Threading: only this thread touches the context. Other threads submit and cancel
 jobs (under a condition variable) and receive events through each job's ``deliver``
 callback, which must be thread-safe.
@@ -156,6 +162,27 @@ def _runs(seq_ids: set[int]) -> int:
     return sum(1 for i in seq_ids if i - 1 not in seq_ids)
 
 
+class Precedence:
+    """Which of two engines may step: the follower only while the leader has no work."""
+
+    def __init__(self) -> None:
+        self._cv = threading.Condition()
+        self._leader_busy = False
+
+    def lead(self, busy: bool) -> None:
+        """The leader says whether it has work (jobs running or waiting)."""
+        with self._cv:
+            if busy != self._leader_busy:
+                self._leader_busy = busy
+                self._cv.notify_all()
+
+    def follow(self, stopping: Callable[[], bool]) -> None:
+        """Return once the leader is idle, or once ``stopping()`` is true."""
+        with self._cv:
+            while self._leader_busy and not stopping():
+                self._cv.wait(timeout=0.25)
+
+
 def new_context(model: LlamaModel, config: EngineConfig) -> Any:
     """A llama.cpp context for ``config``: one KV cache per slot (not unified)."""
     params = lc.llama_context_default_params()
@@ -176,9 +203,19 @@ def new_context(model: LlamaModel, config: EngineConfig) -> Any:
 
 
 class Engine:
-    def __init__(self, model: LlamaModel, config: EngineConfig) -> None:
+    def __init__(
+        self,
+        model: LlamaModel,
+        config: EngineConfig,
+        *,
+        leads: Precedence | None = None,
+        follows: Precedence | None = None,
+        name: str = "llama-engine",
+    ) -> None:
         self.model = model
         self.config = config
+        self._leads = leads
+        self._follows = follows
         self._cv = threading.Condition()
         self._waiting: dict[int, deque[Job]] = {rank: deque() for rank in sorted(RANKS.values())}
         self._slots = [Slot(seq_id=i) for i in range(config.slots)]
@@ -190,7 +227,7 @@ class Engine:
         self._memory = lc.llama_get_memory(self._ctx)
         self.ctx_per_slot = int(lc.llama_n_ctx_seq(self._ctx))
         self._batch = lc.llama_batch_init(config.n_batch, 0, 1)
-        self._thread = threading.Thread(target=self._run, name="llama-engine", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     # --- called from other threads ---------------------------------------------------
@@ -230,16 +267,24 @@ class Engine:
         while True:
             with self._cv:
                 while not self._closing and not self._work_ready():
+                    if self._leads is not None:
+                        self._leads.lead(False)
                     self._cv.wait()
                 if self._closing:
                     break
+                if self._leads is not None:
+                    self._leads.lead(True)
                 self._drop_cancelled()
                 self._admit()
+            if self._follows is not None:
+                self._follows.follow(lambda: self._closing)
             try:
                 self._step()
             except Exception as exc:  # a worker loop must survive one bad step
                 log.exception("llama.cpp engine step failed")
                 self._fail_all(InternalError(f"the model failed while generating: {exc}"))
+        if self._leads is not None:
+            self._leads.lead(False)
         self._fail_all(InternalError("the model was shut down while generating"))
 
     def _work_ready(self) -> bool:
