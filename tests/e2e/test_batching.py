@@ -18,6 +18,7 @@ import pytest
 
 from parley.app import create_app
 from parley.backends.base import (
+    Accepted,
     Finished,
     GenerationRequest,
     PromptProcessed,
@@ -215,14 +216,14 @@ async def drain(
     started: asyncio.Event | None = None,
     on_start: Callable[[], None] | None = None,
 ) -> str:
-    """The finish reason of ``request`` ("preempted" for PreemptedError)."""
+    """The finish reason of ``request`` ("preempted" for PreemptedError); ``started``
+    is set at its first output, ``on_start`` called when its prompt is taken."""
     try:
         async for event in backend.generate(request):
-            if isinstance(event, PromptProcessed):
-                if started is not None:
-                    started.set()
-                if on_start is not None:
-                    on_start()
+            if isinstance(event, PromptProcessed) and on_start is not None:
+                on_start()
+            elif not isinstance(event, Accepted) and started is not None:
+                started.set()
             if isinstance(event, Finished):
                 return event.reason
     except PreemptedError:
@@ -259,38 +260,45 @@ def lane_produced(backend: LlamaCppBackend) -> list[int]:
     return [slot.job.produced if slot.job else -1 for slot in lane._slots]
 
 
+def interactive_produced(backend: LlamaCppBackend) -> int:
+    """Tokens produced by the job in the first interactive slot (0: none)."""
+    assert backend._engine is not None
+    job = backend._engine._slots[0].job
+    return job.produced if job is not None else 0
+
+
 async def test_the_batch_lane_pauses_while_interactive_work_runs() -> None:
     """Batch work in the batch lane waits, paused rather than preempted, while an
-    interactive request generates: from the interactive request's start to its end the
-    lane's sequences advance by at most the decode step that was in progress, and then
-    finish their answers."""
+    interactive request generates: from the interactive request's start until it has
+    written 40 tokens (of 300 it must write) the lane's sequences advance by at most
+    the decode step that was in progress; afterwards they finish their answers."""
     options = LlamaCppOptions(slots=1, ctx_per_slot=1024, batch_slots=2, batch_ctx_per_slot=1024)
     backend = LlamaCppBackend("m", options)
     await backend.start()
     produced: list[list[int]] = []
-
-    def lane_progress() -> None:
-        produced.append(lane_produced(backend))
-
     try:
         running = [asyncio.Event(), asyncio.Event()]
         batch = [
             asyncio.create_task(drain(backend, counting_job("batch", 300), running[i]))
             for i in range(2)
         ]
-        await asyncio.gather(*(e.wait() for e in running))
-        while min(lane_produced(backend)) < 2:  # both are generating
-            await asyncio.sleep(0.01)
-        interactive = await drain(backend, counting_job("interactive", 60), on_start=lane_progress)
-        lane_progress()
+        await asyncio.gather(*(e.wait() for e in running))  # both are generating
+        interactive = None
+        async for event in backend.generate(counting_job("interactive", 300)):
+            if isinstance(event, PromptProcessed):
+                produced.append(lane_produced(backend))
+            elif isinstance(event, Finished):
+                interactive = event.reason
+            elif len(produced) == 1 and interactive_produced(backend) >= 40:
+                produced.append(lane_produced(backend))
         outcomes = await asyncio.gather(*batch)
     finally:
         await backend.aclose()
     assert interactive == "max_tokens"
     assert outcomes == ["max_tokens", "max_tokens"]
-    before, after = produced
-    assert -1 not in before, "both batch requests were still generating"
-    assert all(b - a <= 1 for a, b in zip(before, after, strict=True)), produced
+    before, during = produced
+    assert min(before) >= 1, "both batch requests were generating"
+    assert all(b - a <= 1 for a, b in zip(before, during, strict=True)), produced
 
 
 @pytest.mark.parametrize("cache_ram_mib", [1024, 6, 0])
@@ -339,3 +347,24 @@ async def test_conversations_outnumbering_slots_come_back_from_host_memory(
     else:
         assert again.usage.cache_read_input_tokens == 0
         assert ram is None
+
+
+async def test_a_batch_request_too_long_for_the_lane_runs_in_the_slots() -> None:
+    """A batch request whose prompt and max_tokens overflow a lane sequence runs in the
+    interactive slots at batch rank, so it still gets its whole answer."""
+    options = LlamaCppOptions(slots=1, ctx_per_slot=1024, batch_slots=2, batch_ctx_per_slot=256)
+    backend = LlamaCppBackend("m", options)
+    await backend.start()
+    where: list[tuple[int, int]] = []
+
+    def busy() -> None:
+        assert backend._engine is not None and backend._batch_engine is not None
+        where.append((backend._engine.busy(), backend._batch_engine.busy()))
+
+    try:
+        short = await drain(backend, counting_job("batch", 40), on_start=busy)
+        long = await drain(backend, counting_job("batch", 300), on_start=busy)
+    finally:
+        await backend.aclose()
+    assert (short, long) == ("max_tokens", "max_tokens")
+    assert where == [(0, 1), (1, 0)]

@@ -23,6 +23,7 @@ import ctypes
 import random
 from collections.abc import AsyncGenerator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, Literal
 
 import llama_cpp as lc
@@ -43,6 +44,7 @@ from parley.backends.base import (
 from parley.backends.common.chat_template import ChatTemplate
 from parley.backends.common.gguf import LlamaModel, resolve_gguf
 from parley.backends.common.thinking import ThinkingSplitter, markers_for
+from parley.backends.llama_cpp import attention
 from parley.backends.llama_cpp.engine import RANKS, Engine, EngineConfig, Job, Precedence
 from parley.backends.llama_cpp.grammar import (
     CallBudget,
@@ -78,12 +80,12 @@ class LlamaCppOptions(BaseModel):
     n_batch: int = Field(512, ge=32, description="Tokens per llama.cpp decode call at most.")
     n_threads: int = Field(0, ge=0, description="CPU threads; 0: all cores.")
     n_gpu_layers: int = Field(0, ge=0, description="Layers offloaded to a GPU.")
-    # "auto": off when the whole model runs on the CPU, where llama.cpp's flash-attention
-    # kernel is slow for short prefills over a long cached context (a conversation's
-    # new turn); llama.cpp's own choice when layers are offloaded to a GPU. The
-    # measurements behind it are in bench/RESULTS.md (issue #7).
+    # "auto" on the CPU: both settings timed once on this machine (attention.py);
+    # llama.cpp's own choice when layers are offloaded to a GPU.
     flash_attention: Literal["auto", "on", "off"] = Field(
-        "auto", description="Flash attention: auto is off on the CPU, llama.cpp's choice on a GPU."
+        "auto",
+        description="Flash attention: auto measures both on the CPU once and keeps the faster; "
+        "llama.cpp's choice on a GPU.",
     )
     batch_slots: int = Field(
         16,
@@ -132,15 +134,16 @@ class LlamaCppBackend:
         await asyncio.to_thread(self._load)
 
     def _load(self) -> None:
-        model = LlamaModel(resolve_gguf(self.options.gguf), n_gpu_layers=self.options.n_gpu_layers)
+        gguf = resolve_gguf(self.options.gguf)
+        model = LlamaModel(gguf, n_gpu_layers=self.options.n_gpu_layers)
         config = EngineConfig(
             slots=self.options.slots,
             ctx_per_slot=self.options.ctx_per_slot or model.n_ctx_train,
             n_batch=self.options.n_batch,
             n_threads=self.options.n_threads,
-            flash_attention=_flash_attention(self.options),
             cache_ram_bytes=self.options.cache_ram_mib * 2**20,
         )
+        config = replace(config, flash_attention=self._flash_attention(model, gguf, config))
         source = self.options.chat_template or model.chat_template()
         self._template = ChatTemplate(
             source,
@@ -151,6 +154,15 @@ class LlamaCppBackend:
         self._engine = Engine(model, config, leads=self._precedence)
         self._model = model
 
+    def _flash_attention(self, model: LlamaModel, gguf: Path, config: EngineConfig) -> bool | None:
+        """The contexts' flash-attention setting; None lets llama.cpp decide (on a GPU)."""
+        setting = self.options.flash_attention
+        if setting != "auto":
+            return setting == "on"
+        if self.options.n_gpu_layers > 0:
+            return None
+        return attention.choose(model, gguf, config)
+
     def _open_batch_lane(self) -> Engine:
         assert self._engine is not None
         interactive = self._engine.config
@@ -159,6 +171,7 @@ class LlamaCppBackend:
             slots=self.options.batch_slots,
             ctx_per_slot=self.options.batch_ctx_per_slot,
             cache_ram_bytes=0,
+            unified=True,
         )
         model = self._engine.model
         return Engine(model, config, follows=self._precedence, name="llama-batch")
@@ -224,7 +237,7 @@ class LlamaCppBackend:
             raise OverloadedError("Overloaded")
         lane = await self._batch_lane() if rank == RANKS["batch"] else None
         tokens, marks, sampler, inside = await asyncio.to_thread(self._prepare, request)
-        if lane is not None and len(tokens) + request.max_tokens + 1 < lane.ctx_per_slot:
+        if lane is not None and len(tokens) + request.max_tokens < self.options.batch_ctx_per_slot:
             engine = lane
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[list[BackendEvent] | ParleyError] = asyncio.Queue()
@@ -335,13 +348,6 @@ class LlamaCppBackend:
             lc.llama_sampler_free(chain)
             raise _schema_error()
         return sampler
-
-
-def _flash_attention(options: LlamaCppOptions) -> bool | None:
-    """The context's flash-attention setting; None lets llama.cpp decide."""
-    if options.flash_attention == "auto":
-        return None if options.n_gpu_layers > 0 else False
-    return options.flash_attention == "on"
 
 
 def _grammar_for(request: GenerationRequest, budget: CallBudget) -> GrammarSpec | None:
