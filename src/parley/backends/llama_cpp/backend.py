@@ -171,7 +171,6 @@ class LlamaCppBackend:
             slots=self.options.batch_slots,
             ctx_per_slot=self.options.batch_ctx_per_slot,
             cache_ram_bytes=0,
-            unified=True,
         )
         model = self._engine.model
         return Engine(model, config, follows=self._precedence, name="llama-batch")

@@ -102,10 +102,6 @@ class EngineConfig:
     n_threads: int = 0  # 0: all cores
     flash_attention: bool | None = None  # None: llama.cpp decides
     cache_ram_bytes: int = 0  # host memory for prompts evicted from slots; 0: none
-    # One KV cache shared by all slots (llama.cpp's kv_unified) instead of one per slot:
-    # a batch mixing prefill and decode is one micro-batch, not one per run of slots,
-    # but every token attends over the cells of all slots, so it suits short sequences.
-    unified: bool = False
 
     def threads(self) -> int:
         return self.n_threads or os.cpu_count() or 1
@@ -188,7 +184,7 @@ class Precedence:
 
 
 def new_context(model: LlamaModel, config: EngineConfig) -> Any:
-    """A llama.cpp context for ``config``: one KV cache per slot unless ``unified``."""
+    """A llama.cpp context for ``config``: one KV cache per slot (not unified)."""
     params = lc.llama_context_default_params()
     params.n_ctx = config.slots * config.ctx_per_slot
     params.n_batch = config.n_batch
@@ -196,7 +192,7 @@ def new_context(model: LlamaModel, config: EngineConfig) -> Any:
     params.n_seq_max = config.slots
     params.n_threads = config.threads()
     params.n_threads_batch = config.threads()
-    params.kv_unified = config.unified
+    params.kv_unified = False
     params.no_perf = True
     if config.flash_attention is not None:
         params.flash_attn_type = 1 if config.flash_attention else 0
