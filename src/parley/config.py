@@ -281,7 +281,10 @@ class BatchSettings(_Section):
     )
     worker_in_server: bool = Field(True, description="Run the batch worker inside `parley serve`.")
     concurrency: int | None = Field(
-        None, ge=1, description="Requests one worker runs at once (default: the models' slots)."
+        None,
+        ge=1,
+        description="Requests one worker runs at once (default: the models' batch "
+        "sequences and a quarter more).",
     )
     lease_seconds: float = Field(
         30.0, gt=0, description="A worker that stops renewing its lease this long loses it."

@@ -220,8 +220,9 @@ async def drain(
     is set at its first output, ``on_start`` called when its prompt is taken."""
     try:
         async for event in backend.generate(request):
-            if isinstance(event, PromptProcessed) and on_start is not None:
-                on_start()
+            if isinstance(event, PromptProcessed):
+                if on_start is not None:
+                    on_start()
             elif not isinstance(event, Accepted) and started is not None:
                 started.set()
             if isinstance(event, Finished):

@@ -55,7 +55,7 @@ def test_the_faster_setting_is_chosen_and_remembered(
     given(monkeypatch, Measurement(on_ms=90.0, off_ms=120.0, share=0.97))
     assert attention.choose(model, gguf, CONFIG, store) is True
     assert attention.choose(model, gguf, CONFIG, store) is True  # not measured again
-    other = EngineConfig(slots=8, ctx_per_slot=2048, n_threads=2)
+    other = EngineConfig(slots=2, ctx_per_slot=2048, n_threads=2)
     given(monkeypatch, Measurement(on_ms=130.0, off_ms=120.0, share=1.0))
     assert attention.choose(model, gguf, other, store) is False
     kept = attention._read(store)
@@ -84,11 +84,12 @@ def test_the_key_names_what_the_choice_depends_on(tmp_path: Path) -> None:
     gguf = resolve_gguf("bundled:smollm2")
     key = attention.probe_key(gguf, CONFIG)
     assert attention.probe_key(gguf, EngineConfig(slots=4, ctx_per_slot=4096, n_threads=2)) == key
-    assert attention.probe_key(gguf, EngineConfig(slots=8, ctx_per_slot=2048, n_threads=2)) != key
+    assert attention.probe_key(gguf, EngineConfig(slots=8, ctx_per_slot=2048, n_threads=2)) == key
+    assert attention.probe_key(gguf, EngineConfig(slots=2, ctx_per_slot=2048, n_threads=2)) != key
     assert attention.probe_key(gguf, EngineConfig(slots=4, ctx_per_slot=2048, n_threads=1)) != key
-    copy = tmp_path / "copy.gguf"
-    copy.write_bytes(gguf.read_bytes())
-    assert attention.probe_key(copy, CONFIG) != key
+    other = tmp_path / "other.gguf"
+    other.write_bytes(b"GGUF")
+    assert attention.probe_key(other, CONFIG) != key
 
 
 def test_an_unwritable_store_still_serves(
@@ -100,3 +101,24 @@ def test_an_unwritable_store_still_serves(
     store = blocked / "choices.json"
     assert attention.choose(model, resolve_gguf("bundled:smollm2"), CONFIG, store) is True
     assert not store.exists()
+
+
+def test_a_failing_probe_serves_with_it_off(
+    model: LlamaModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fails(*_: object) -> Measurement:
+        raise RuntimeError("llama_decode returned 1 in the flash-attention probe")
+
+    monkeypatch.setattr(attention, "measure", fails)
+    store = tmp_path / "choices.json"
+    assert attention.choose(model, resolve_gguf("bundled:smollm2"), CONFIG, store) is False
+    assert not store.exists()
+
+
+def test_a_damaged_entry_is_measured_again(
+    model: LlamaModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gguf, store = resolve_gguf("bundled:smollm2"), tmp_path / "choices.json"
+    store.write_text(f'{{"{attention.probe_key(gguf, CONFIG)}": {{"on_ms": 3}}}}')
+    given(monkeypatch, Measurement(on_ms=90.0, off_ms=120.0, share=1.0))
+    assert attention.choose(model, gguf, CONFIG, store) is True

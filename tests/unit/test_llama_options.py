@@ -7,14 +7,21 @@ import pytest
 from parley.backends.llama_cpp.backend import LlamaCppOptions, _flash_attention
 
 
-def test_flash_attention_auto_is_off_on_the_cpu() -> None:
-    # bench/RESULTS.md (issue #7): on the CPU, llama.cpp's flash-attention kernel makes a
-    # new turn over a long cached conversation about 3x slower to prefill.
-    assert _flash_attention(LlamaCppOptions()) is False
+@pytest.mark.parametrize("result", [True, False])
+def test_flash_attention_auto_on_the_cpu_is_measured(result: bool) -> None:
+    # The probe itself is tested on the model in tests/e2e/test_flash_attention_probe.py.
+    asked: list[bool] = []
+
+    def probe() -> bool:
+        asked.append(result)
+        return result
+
+    assert _flash_attention(LlamaCppOptions(), probe) is result
+    assert asked == [result]
 
 
 def test_flash_attention_auto_is_llama_cpps_choice_with_gpu_layers() -> None:
-    assert _flash_attention(LlamaCppOptions(n_gpu_layers=99)) is None
+    assert _flash_attention(LlamaCppOptions(n_gpu_layers=99), _never) is None
 
 
 @pytest.mark.parametrize(("setting", "expected"), [("on", True), ("off", False)])
@@ -25,4 +32,8 @@ def test_flash_attention_set_explicitly_is_kept(
     options = LlamaCppOptions.model_validate(
         {"flash_attention": setting, "n_gpu_layers": gpu_layers}
     )
-    assert _flash_attention(options) is expected
+    assert _flash_attention(options, _never) is expected
+
+
+def _never() -> bool:
+    raise AssertionError("a set flash-attention setting was measured")

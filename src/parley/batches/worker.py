@@ -1,11 +1,12 @@
 """The batch worker: claims batch requests, runs them, writes exactly one result each.
 
-Runs inside ``parley serve`` (by default) and as ``parley worker`` processes; any
-number of them may share one database. Each loop: claim as many requests as there are
-free places (``concurrency``, by default the models' parallel slots, so the engine
-decodes them together), run them concurrently at batch priority, renew the leases of
-those still running every third of ``lease_seconds``, and now and then end expired
-requests, end finished batches and archive old results.
+Runs inside ``parley serve`` (by default) and as ``parley worker`` processes; any number
+of them may share one database. Each loop: claim as many requests as there are free
+places (``concurrency``, by default the models' batch sequences and a quarter more, so
+the engine decodes them together and a sequence that ends is refilled at once), run them
+concurrently at batch priority, renew the leases of those still running every third of
+``lease_seconds``, and now and then end expired requests, end finished batches and
+archive old results.
 
 A worker killed in the middle loses nothing: its leases run out and another worker (or
 the same one, restarted) claims the requests again; a request whose result was already

@@ -17,10 +17,11 @@ the two uses a server meets:
 and serves with the setting whose total is smaller (each shape's median over
 ``ROUNDS``, the two settings timed in turn). The choice is kept in the user
 cache directory under a key naming everything it depends on (the GGUF file, llama.cpp's
-version, the CPU model and flags, threads, slots), so only the first start of a new
-combination pays for the probe: about five seconds for the bundled model on two cores.
-A probe that did not get its threads' CPU time (another process was busy) decides for
-this process only and is not written down.
+version, the CPU model and flags, threads, and slots up to the four the probe uses), so
+only the first start of a new combination pays for the probe: about five seconds for
+the bundled model on two cores. A probe that did not get its threads' CPU time
+(another process was busy) decides for this process only and is not written down; one
+that fails serves with flash attention off.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import json
 import logging
 import os
 import statistics
+import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -69,12 +71,17 @@ def choose(model: LlamaModel, gguf: Path, config: EngineConfig, store: Path | No
     store = store or Path(platformdirs.user_cache_dir("parley")) / "flash_attention.json"
     key = probe_key(gguf, config)
     known = _read(store)
-    if key in known:
-        return bool(known[key]["on"])
+    entry = known.get(key)
+    if isinstance(entry, dict) and isinstance(entry.get("on"), bool):
+        return bool(entry["on"])
     if (key, store) in _THIS_PROCESS:
         return _THIS_PROCESS[key, store]
     log.info("timing flash attention on and off on this CPU (once for this model and setup)")
-    found = measure(model, config)
+    try:
+        found = measure(model, config)
+    except Exception:  # a probe that fails must not stop the model from serving
+        log.exception("could not time flash attention; serving with it off")
+        return False
     on = found.on_ms < found.off_ms
     log.info(
         "flash attention: %.0f ms on, %.0f ms off; serving with it %s",
@@ -113,7 +120,7 @@ def probe_key(gguf: Path, config: EngineConfig) -> str:
         lc.__version__,
         _cpu(),
         str(config.threads()),
-        str(config.slots),
+        str(min(config.slots, CHATS)),  # the slots the workload uses
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
@@ -123,8 +130,9 @@ def workload_ms(model: LlamaModel, config: EngineConfig) -> tuple[float, float]:
     contexts are timed in turn, shape by shape, so machine noise falls on both alike."""
     chats = max(1, min(config.slots, CHATS))
     tokens = model.tokenize(TEXT, prompt=False)
-    runs = [_Run(model, config, chats, tokens, flash) for flash in (True, False)]
+    runs: list[_Run] = []
     try:
+        runs.extend(_Run(model, config, chats, tokens, flash) for flash in (True, False))
         shapes = [
             [(0, CACHED + i) for i in range(NEW)],  # a new turn over the conversation
             [(0, CACHED)],  # the conversation's decode step
@@ -164,7 +172,11 @@ class _Run:
         self.ctx = new_context(model, shape)
         self.batch = lc.llama_batch_init(512, 0, 1)
         self.memory = lc.llama_get_memory(self.ctx)
-        self.decode([(0, pos) for pos in range(CACHED)])
+        try:
+            self.decode([(0, pos) for pos in range(CACHED)])
+        except Exception:
+            self.close()
+            raise
         for seq in range(1, chats + 1):  # the chats: the conversation's opening, copied
             lc.llama_memory_seq_cp(self.memory, 0, seq, -1, -1)  # (whole: across streams)
             lc.llama_memory_seq_rm(self.memory, seq, SHORT, -1)
@@ -217,11 +229,13 @@ def _read(store: Path) -> dict[str, Any]:
 
 
 def _write(store: Path, known: dict[str, Any]) -> None:
-    """Write ``known`` whole and atomically: two servers probing at once both succeed."""
+    """Write ``known`` whole and atomically (a reader sees the old file or the new; two
+    processes probing different keys at once may keep only one, probed again later)."""
     try:
         store.parent.mkdir(parents=True, exist_ok=True)
-        temporary = store.with_name(f".{store.name}.{os.getpid()}")
-        temporary.write_text(json.dumps(known, indent=1), encoding="utf-8")
+        handle, temporary = tempfile.mkstemp(dir=store.parent, prefix=f".{store.name}.")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(known, out, indent=1)
         os.replace(temporary, store)
     except OSError as exc:  # a read-only home: probe again next time
         log.warning("could not remember the flash-attention choice in %s: %s", store, exc)

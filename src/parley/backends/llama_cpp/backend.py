@@ -20,10 +20,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import logging
 import random
-from collections.abc import AsyncGenerator
+import threading
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any, Literal
 
 import llama_cpp as lc
@@ -63,6 +64,7 @@ from parley.errors import (
     prompt_too_long,
 )
 
+log = logging.getLogger(__name__)
 # Token positions of a prompt's cache breakpoints (with TTL) and of its block ends.
 _Marks = tuple[tuple[tuple[int, CacheTTL], ...], tuple[int, ...]]
 
@@ -124,7 +126,8 @@ class LlamaCppBackend:
         self._model: LlamaModel | None = None
         self._engine: Engine | None = None
         self._batch_engine: Engine | None = None
-        self._batch_lock = asyncio.Lock()
+        self._lane_lock = threading.Lock()
+        self._lane_failed = False
         self._precedence = Precedence()
         self._template: ChatTemplate | None = None
 
@@ -143,7 +146,8 @@ class LlamaCppBackend:
             n_threads=self.options.n_threads,
             cache_ram_bytes=self.options.cache_ram_mib * 2**20,
         )
-        config = replace(config, flash_attention=self._flash_attention(model, gguf, config))
+        flash = _flash_attention(self.options, lambda: attention.choose(model, gguf, config))
+        config = replace(config, flash_attention=flash)
         source = self.options.chat_template or model.chat_template()
         self._template = ChatTemplate(
             source,
@@ -154,43 +158,47 @@ class LlamaCppBackend:
         self._engine = Engine(model, config, leads=self._precedence)
         self._model = model
 
-    def _flash_attention(self, model: LlamaModel, gguf: Path, config: EngineConfig) -> bool | None:
-        """The contexts' flash-attention setting; None lets llama.cpp decide (on a GPU)."""
-        setting = self.options.flash_attention
-        if setting != "auto":
-            return setting == "on"
-        if self.options.n_gpu_layers > 0:
-            return None
-        return attention.choose(model, gguf, config)
-
-    def _open_batch_lane(self) -> Engine:
-        assert self._engine is not None
-        interactive = self._engine.config
-        config = replace(
-            interactive,
-            slots=self.options.batch_slots,
-            ctx_per_slot=self.options.batch_ctx_per_slot,
-            cache_ram_bytes=0,
-        )
-        model = self._engine.model
-        return Engine(model, config, follows=self._precedence, name="llama-batch")
+    def _open_batch_lane(self) -> None:
+        """Make the batch lane's engine (worker thread). Under the lane lock, so a
+        request cancelled meanwhile leaves the engine made and kept, and ``aclose``
+        waits for it; a lane that cannot be made (no memory for its KV cache) is not
+        tried again, and batch requests run in the interactive slots."""
+        with self._lane_lock:
+            if self._batch_engine is not None or self._lane_failed or self._engine is None:
+                return
+            config = replace(
+                self._engine.config,
+                slots=self.options.batch_slots,
+                ctx_per_slot=self.options.batch_ctx_per_slot,
+                cache_ram_bytes=0,
+            )
+            try:
+                self._batch_engine = Engine(
+                    self._engine.model, config, follows=self._precedence, name="llama-batch"
+                )
+            except Exception:
+                log.exception("no batch lane: batch requests run in the interactive slots")
+                self._lane_failed = True
 
     async def _batch_lane(self) -> Engine | None:
-        """The batch lane's engine (made on first use), or None when it has no slots."""
-        if self.options.batch_slots == 0:
+        """The batch lane's engine (made on first use), or None without one."""
+        if self.options.batch_slots == 0 or self._lane_failed:
             return None
-        async with self._batch_lock:
-            if self._batch_engine is None:
-                self._batch_engine = await asyncio.to_thread(self._open_batch_lane)
+        if self._batch_engine is None:
+            await asyncio.to_thread(self._open_batch_lane)
         return self._batch_engine
 
     async def aclose(self) -> None:
-        engine, batch, model = self._engine, self._batch_engine, self._model
-        self._engine = self._batch_engine = self._model = None
+        await asyncio.to_thread(self._close)
+
+    def _close(self) -> None:
+        with self._lane_lock:  # after a lane being made, and no lane after this
+            engine, batch, model = self._engine, self._batch_engine, self._model
+            self._engine = self._batch_engine = self._model = None
         if batch is not None:
-            await asyncio.to_thread(batch.close)
+            batch.close()
         if engine is not None:
-            await asyncio.to_thread(engine.close)
+            engine.close()
         if model is not None:
             model.close()
 
@@ -347,6 +355,16 @@ class LlamaCppBackend:
             lc.llama_sampler_free(chain)
             raise _schema_error()
         return sampler
+
+
+def _flash_attention(options: LlamaCppOptions, measure: Callable[[], bool]) -> bool | None:
+    """The contexts' flash-attention setting: as set, else ``measure()`` on the CPU
+    (``attention.choose``); None lets llama.cpp decide (layers on a GPU)."""
+    if options.flash_attention != "auto":
+        return options.flash_attention == "on"
+    if options.n_gpu_layers > 0:
+        return None
+    return measure()
 
 
 def _grammar_for(request: GenerationRequest, budget: CallBudget) -> GrammarSpec | None:

@@ -32,9 +32,10 @@ Running standard jobs are not preempted: a priority job takes the next free slot
 
 Two engines can share the CPU (the backend's batch lane: a second context over the same
 weights with more, smaller sequences for Message Batch work). A ``Precedence`` joins
-them: the engine that leads marks itself busy while it has work, and the one that
-follows steps only while the leader is idle, so batch work waits, paused rather than
-preempted, and delays interactive work by at most the decode step in progress.
+them: the engine that leads marks itself busy while it has interactive (better than
+batch) work running or waiting, and the one that follows steps only while it has
+none, so batch work waits, paused rather than preempted, and delays interactive work
+by at most the decode step in progress (up to ``n_batch`` prompt tokens).
 
 Threading: only this thread touches the context. Other threads submit and cancel
 jobs (under a condition variable) and receive events through each job's ``deliver``
@@ -163,7 +164,8 @@ def _runs(seq_ids: set[int]) -> int:
 
 
 class Precedence:
-    """Which of two engines may step: the follower only while the leader has no work."""
+    """Which of two engines may step: the follower only while the leader has no
+    interactive work."""
 
     def __init__(self) -> None:
         self._cv = threading.Condition()
@@ -176,11 +178,15 @@ class Precedence:
                 self._leader_busy = busy
                 self._cv.notify_all()
 
-    def follow(self, stopping: Callable[[], bool]) -> None:
-        """Return once the leader is idle, or once ``stopping()`` is true."""
+    def follow(self, stopping: Callable[[], bool]) -> bool:
+        """Return once the leader is idle, or once ``stopping()`` is true; whether it
+        had to wait."""
         with self._cv:
+            waited = False
             while self._leader_busy and not stopping():
+                waited = True
                 self._cv.wait(timeout=0.25)
+            return waited
 
 
 def new_context(model: LlamaModel, config: EngineConfig) -> Any:
@@ -272,12 +278,12 @@ class Engine:
                     self._cv.wait()
                 if self._closing:
                     break
-                if self._leads is not None:
-                    self._leads.lead(True)
                 self._drop_cancelled()
                 self._admit()
-            if self._follows is not None:
-                self._follows.follow(lambda: self._closing)
+                if self._leads is not None:
+                    self._leads.lead(self._interactive_work())
+            if self._follows is not None and self._follows.follow(lambda: self._closing):
+                continue  # it waited: cancellations and closing first, then a step
             try:
                 self._step()
             except Exception as exc:  # a worker loop must survive one bad step
@@ -286,6 +292,12 @@ class Engine:
         if self._leads is not None:
             self._leads.lead(False)
         self._fail_all(InternalError("the model was shut down while generating"))
+
+    def _interactive_work(self) -> bool:
+        """Whether better-ranked work than batch is running or waiting (the batch work
+        this engine also runs does not hold back the batch lane)."""
+        running = any(s.job is not None and s.job.rank < BATCH for s in self._slots)
+        return running or any(q for rank, q in self._waiting.items() if rank < BATCH)
 
     def _work_ready(self) -> bool:
         busy = any(slot.job is not None for slot in self._slots)
