@@ -225,7 +225,7 @@ def test_sigkill_mid_streams_upload_and_batch(tmp_path: Path) -> None:
             "custom_id": f"r{i}",
             "params": {
                 "model": MODEL,
-                "max_tokens": 16,
+                "max_tokens": 64,
                 "messages": [{"role": "user", "content": f"Say {i}."}],
             },
         }
@@ -256,12 +256,20 @@ def test_sigkill_mid_streams_upload_and_batch(tmp_path: Path) -> None:
         with contextlib.suppress(httpx.HTTPError):  # the server dies under it, as intended
             httpx.post(f"{base}/v1/files", headers=headers, content=body(), timeout=60)
 
-    def stream() -> None:
-        with contextlib.suppress(httpx.HTTPError):
-            ask(base, max_tokens=2000, stream=True)
+    def stream(begun: threading.Event) -> None:
+        body = {"model": MODEL, "max_tokens": 2000, "stream": True, "temperature": 0}
+        body["messages"] = [{"role": "user", "content": LONG}]
+        url = f"{base}/v1/messages"
+        with (
+            contextlib.suppress(httpx.HTTPError),  # the server dies under it, as intended
+            httpx.stream("POST", url, headers=HEADERS, json=body, timeout=60) as response,
+        ):
+            for line in response.iter_lines():
+                if line == "event: content_block_delta":
+                    begun.set()
 
     with ThreadPoolExecutor(3) as pool:
-        jobs = [pool.submit(slow_upload), pool.submit(stream), pool.submit(stream)]
+        jobs = [pool.submit(slow_upload)]
         upload_started.wait(timeout=60)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -269,6 +277,11 @@ def test_sigkill_mid_streams_upload_and_batch(tmp_path: Path) -> None:
             if int(got.headers["parley-requests-completed"]) >= 3:
                 break
             time.sleep(0.2)
+        # Two streams then: interactive work pauses the batch lane, so the kill finds
+        # them generating and the batch's remaining requests claimed but unfinished.
+        begun = [threading.Event(), threading.Event()]
+        jobs += [pool.submit(stream, event) for event in begun]
+        assert all(event.wait(timeout=120) for event in begun), server.log()[-4000:]
         time.sleep(0.5)  # let the upload write some of its file
         server.kill()
         for job in jobs:
