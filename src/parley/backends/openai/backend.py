@@ -11,7 +11,9 @@ as an assistant prefill (``continue_final_message``) with what is left of
 ``max_tokens``, so the client sees one answer; an answer cut inside reasoning or a tool
 call ends with an error instead.
 ``count_tokens`` asks the upstream's tokenizer (``tokenizer = "vllm"``
-for vLLM's ``/tokenize``, ``"llama-server"`` for ``/apply-template`` + ``/tokenize``)
+for vLLM's ``/tokenize``, ``"llama-server"`` for its
+``/v1/chat/completions/input_tokens``, or ``/apply-template`` + ``/tokenize`` on builds
+without it; both get the body generation would send, tools included)
 or tokenizes on Parley's machine with the model's own vocabulary and template
 (``"gguf:<path>"`` for Ollama's GGUF blobs, ``"hf:<model directory>"`` for SGLang and
 other Hugging Face checkpoints; see ``local_tokenizer.py``); it never estimates from
@@ -25,7 +27,7 @@ import json
 import logging
 from collections.abc import AsyncGenerator
 from dataclasses import replace
-from typing import Any
+from typing import Any, overload
 
 import httpx
 from pydantic import Field, field_validator
@@ -64,6 +66,8 @@ from parley.errors import (
 )
 
 log = logging.getLogger(__name__)
+
+INPUT_TOKENS = "/v1/chat/completions/input_tokens"
 
 
 class OpenAIOptions(UpstreamOptions):
@@ -113,6 +117,9 @@ class OpenAIBackend:
         )
         self._client: httpx.AsyncClient | None = None
         self._local: LocalTokenizer | None = None  # for "gguf:" and "hf:" tokenizers
+        # llama-server counts a chat body itself (INPUT_TOKENS) since late 2025; older
+        # builds are asked for the templated prompt, then its tokens.
+        self._counts_chat_bodies = True
 
     @property
     def capabilities(self) -> Capabilities:
@@ -221,9 +228,16 @@ class OpenAIBackend:
                 body["tools"] = chat_request(request, self.options.model)["tools"]
             body |= self._template_switch(request)
             return int((await self._post("/tokenize", body))["count"])
-        # "llama-server": its template, then its vocabulary.
-        applied = {"messages": chat_messages(request), **self._template_switch(request)}
-        prompt = (await self._post("/apply-template", applied))["prompt"]
+        # "llama-server": the body generation would send, through its template and
+        # vocabulary: one round trip where the server counts chat bodies itself.
+        body = self._chat_body(request)
+        if self._counts_chat_bodies:
+            counted = await self._post(INPUT_TOKENS, body, absent_ok=True)
+            if counted is not None:
+                return int(counted["input_tokens"])
+            self._counts_chat_bodies = False
+            log.info("upstream has no %s: counting in two round trips", INPUT_TOKENS)
+        prompt = (await self._post("/apply-template", body))["prompt"]
         tokens = await self._post(
             "/tokenize", {"content": prompt, "add_special": True, "parse_special": True}
         )
@@ -240,12 +254,24 @@ class OpenAIBackend:
         )
         return {k: v for k, v in fields.items() if k == "chat_template_kwargs"}
 
-    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    @overload
+    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]: ...
+    @overload
+    async def _post(
+        self, path: str, body: dict[str, Any], *, absent_ok: bool
+    ) -> dict[str, Any] | None: ...
+    async def _post(
+        self, path: str, body: dict[str, Any], *, absent_ok: bool = False
+    ) -> dict[str, Any] | None:
+        """The upstream's JSON answer; ``None`` for a route it does not have (404 or
+        405) when ``absent_ok``."""
         assert self._client is not None
         replica, response = await self.pool.send(
             self._client, path, body=body, headers=self._headers(), affinity=None
         )
         try:
+            if absent_ok and response.status_code in (404, 405):
+                return None
             if response.status_code >= 400:
                 raise await _upstream_error(response)
             result: dict[str, Any] = json.loads(await response.aread())

@@ -1,0 +1,61 @@
+"""``count_tokens`` through an OpenAI-compatible upstream with ``tokenizer =
+"llama-server"``: the body generation would send (tools included) is counted in one
+round trip where the server can, in two where it cannot, and the fallback is learnt once.
+The upstream is scripted (``tests/fixtures/counting_upstream.py``: one token per word of
+its template); Parley in front is the real server, driven by the SDK."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anthropic
+import pytest
+
+from tests.fixtures.counting_upstream import Script, counting_upstream
+from tests.support import API_KEY
+from tests.upstream.test_resume import front_door
+
+pytestmark = pytest.mark.live
+
+WEATHER = {
+    "name": "get_weather",
+    "description": "The weather in a city.",
+    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
+}
+ASK = [{"role": "user", "content": "Weather in Paris?"}]
+
+
+def count_twice(tmp_path: Path, script: Script) -> tuple[int, int]:
+    """Counts of ``ASK`` without and with the tool, through Parley."""
+    options = {"model": "counter", "tokenizer": "llama-server"}
+    with front_door(tmp_path, [counting_upstream(script)], "openai", options) as server:
+        client = anthropic.Anthropic(api_key=API_KEY, base_url=server.base_url, max_retries=0)
+        bare = client.messages.count_tokens(model="up", messages=ASK)  # type: ignore[arg-type]
+        tooled = client.messages.count_tokens(
+            model="up",
+            messages=ASK,  # type: ignore[arg-type]
+            tools=[WEATHER],  # type: ignore[list-item]
+        )
+    return bare.input_tokens, tooled.input_tokens
+
+
+def test_one_round_trip_where_the_upstream_counts_chat_bodies(tmp_path: Path) -> None:
+    script = Script()
+    bare, tooled = count_twice(tmp_path, script)
+    # "user Weather in Paris?", then the same with the tool's name: the tool is counted.
+    assert (bare, tooled) == (4, 5)
+    assert script.counting == ["/v1/chat/completions/input_tokens"] * 2
+
+
+def test_two_round_trips_on_an_upstream_without_the_route(tmp_path: Path) -> None:
+    script = Script(counts_chat_bodies=False)
+    bare, tooled = count_twice(tmp_path, script)
+    assert (bare, tooled) == (4, 5)  # the same counts, tools included, the long way
+    # The missing route is asked once; the second count goes straight the long way.
+    assert script.counting == [
+        "/v1/chat/completions/input_tokens",
+        "/apply-template",
+        "/tokenize",
+        "/apply-template",
+        "/tokenize",
+    ]
