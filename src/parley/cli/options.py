@@ -1,8 +1,9 @@
-"""Options and set-up shared by commands: the settings file, the database."""
+"""Options and set-up shared by commands: the settings file, the database, logging."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -68,3 +69,19 @@ def run_or_fail(run: Callable[[], Coroutine[Any, Any, str]]) -> str:
         return asyncio.run(run())
     except ParleyError as exc:
         raise click.ClickException(exc.message) from None
+
+
+# Libraries that log every call at INFO: one line per upstream request (health checks
+# included) is noise in a server's log, and its cost showed in a gateway's latency.
+CHATTY_LOGGERS = ("httpx", "httpcore")
+
+
+def configure_logging(level: str) -> None:
+    """The process's log lines at ``level``; the chatty libraries only from WARNING
+    unless ``level`` is debug."""
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if level.lower() != "debug":
+        for name in CHATTY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)

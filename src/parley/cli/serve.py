@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from pathlib import Path
 from types import FrameType
 
@@ -12,7 +11,13 @@ import click
 import uvicorn
 
 from parley.app import create_app
-from parley.cli.options import announce_admin_key, config_option, open_organization, settings_from
+from parley.cli.options import (
+    announce_admin_key,
+    config_option,
+    configure_logging,
+    open_organization,
+    settings_from,
+)
 from parley.http.drain import Drain
 
 
@@ -31,10 +36,7 @@ def serve(config_file: Path | None, host: str | None, port: int | None, no_migra
         update={"migrate_on_start": False} if no_migrate else {}
     )
     settings = settings.model_copy(update={"server": server, "database": database})
-    logging.basicConfig(
-        level=settings.server.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings.server.log_level)
 
     async def prepare() -> None:
         db, _, org = await open_organization(settings)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -12,7 +11,7 @@ import click
 
 from parley.app import build_services
 from parley.catalog import Catalog
-from parley.cli.options import config_option, settings_from
+from parley.cli.options import config_option, configure_logging, settings_from
 from parley.metrics import Metrics
 
 
@@ -24,10 +23,7 @@ def worker(config_file: Path | None) -> None:
     settings = settings.model_copy(
         update={"batches": settings.batches.model_copy(update={"worker_in_server": True})}
     )
-    logging.basicConfig(
-        level=settings.server.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings.server.log_level)
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -5,6 +5,10 @@
 ``x-api-key`` or ``Authorization: Bearer`` on every version; when both are present
 ``x-api-key`` wins, as on the hosted API. Data-plane routes take workspace API keys
 only; ``/v1/organizations/*`` takes admin keys only.
+
+Every dependency FastAPI resolves is ``async def``, even where nothing is awaited: it
+runs a plain ``def`` dependency on a worker thread, a thread hop per dependency per
+request that showed in the gateway's latency.
 """
 
 from __future__ import annotations
@@ -82,7 +86,7 @@ class Services:
         await self.authorizer.require(ctx.principal.user_id, action, workspace_id)
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
 
@@ -165,17 +169,19 @@ def _context(request: Request, who: Principal) -> CallContext:
     )
 
 
-def call_context(request: Request, who: Annotated[Principal, Depends(principal)]) -> CallContext:
+async def call_context(
+    request: Request, who: Annotated[Principal, Depends(principal)]
+) -> CallContext:
     return _context(request, who)
 
 
-def admin_context(
+async def admin_context(
     request: Request, who: Annotated[Principal, Depends(admin_principal)]
 ) -> CallContext:
     return _context(request, who)
 
 
-def platform_context(
+async def platform_context(
     request: Request, who: Annotated[Principal, Depends(principal)]
 ) -> CallContext:
     """For a client that sends no ``anthropic-version`` (see ``headerless_context``)."""
@@ -196,7 +202,9 @@ def headerless_context(request: Request, who: Principal) -> CallContext:
     )
 
 
-def either_context(request: Request, who: Annotated[Principal, Depends(principal)]) -> CallContext:
+async def either_context(
+    request: Request, who: Annotated[Principal, Depends(principal)]
+) -> CallContext:
     """For routes both protocols share (``http.dialect``)."""
     if speaks_openai(request.scope):
         return headerless_context(request, who)
