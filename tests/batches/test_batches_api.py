@@ -8,9 +8,11 @@ from typing import Any
 
 import anthropic
 import pytest
+from sqlalchemy import select
 
 from parley.backends.base import Finished, GenerationRequest, TextChunk
 from parley.backends.scripted import ScriptedBackend
+from parley.storage.tables import BatchRequest
 from tests.admin.test_admin_api import admin_get, admin_post, client_for, new_key
 from tests.support import BASE_URL, V1, raw_client, sdk_client
 
@@ -71,6 +73,24 @@ async def test_batch_end_to_end_with_the_sdk(stored_app: Any) -> None:
     assert results["bad-stream"].error.error.type == "invalid_request_error"
     assert results["bad-model"].error.error.type == "not_found_error"
     assert results["bad-params"].error.error.message.startswith("max_tokens: Field required")
+
+
+async def test_the_last_result_ends_the_batch(stored_app: Any) -> None:
+    """The request that writes a batch's last result ends it in the same transaction
+    (``ended_at`` is that result's ``finished_at``), not the next housekeeping pass,
+    which runs only once a second and would leave its clients polling."""
+    async with stored_app(**FAST) as app:
+        client = sdk_client(app)
+        created = await client.messages.batches.create(
+            requests=[request(f"r-{n}") for n in range(3)]  # type: ignore[misc]
+        )
+        batch = await ended(client, created.id)
+        async with app.state.services.batches.db.read() as session:
+            finished = await session.scalars(
+                select(BatchRequest.finished_at).where(BatchRequest.batch_id == created.id)
+            )
+            last = max(finished.all())
+    assert batch.ended_at.replace(tzinfo=None) == last.replace(tzinfo=None)
 
 
 async def test_list_delete_and_workspace_isolation(stored_app: Any) -> None:

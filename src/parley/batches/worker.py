@@ -169,10 +169,13 @@ class BatchWorker:
             internal = InternalError(f"the request failed inside Parley: {exc}")
             result = {"type": "errored", "error": internal.body(request_id)}
         state = str(result["type"])
+        now = datetime.now(UTC)
         async with self.db.write() as session:
             written = await store.finish(
-                session, self.owner, row.id, state, json.dumps(result), datetime.now(UTC)
+                session, self.owner, row.id, state, json.dumps(result), now
             )
+            if written:  # the batch's last result ends it now, not at the next housekeeping
+                await store.finalize(session, now, row.batch_id)
         if not written:
             log.warning("lost the lease of batch request %s; another worker owns it", row.id)
         self.metrics.batch_requests.labels(state if written else "lost_lease").inc()

@@ -186,14 +186,17 @@ async def expire(session: AsyncSession, now: datetime, result: str) -> None:
     )
 
 
-async def finalize(session: AsyncSession, now: datetime) -> None:
-    """End every unfinished batch whose requests all have results."""
+async def finalize(session: AsyncSession, now: datetime, batch_id: str | None = None) -> None:
+    """End every unfinished batch (or only ``batch_id``) whose requests all have results."""
     open_request = exists().where(
         BatchRequest.batch_id == MessageBatch.id, BatchRequest.state.in_(OPEN_STATES)
     )
+    which = MessageBatch.processing_status != "ended"
+    if batch_id is not None:
+        which = which & (MessageBatch.id == batch_id)
     await session.execute(
         update(MessageBatch)
-        .where(MessageBatch.processing_status != "ended", ~open_request)
+        .where(which, ~open_request)
         .values(processing_status="ended", ended_at=now)
     )
 
