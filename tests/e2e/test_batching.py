@@ -18,7 +18,6 @@ import pytest
 
 from parley.app import create_app
 from parley.backends.base import (
-    Accepted,
     Finished,
     GenerationRequest,
     PromptProcessed,
@@ -213,23 +212,28 @@ def counting_job(priority: str, max_tokens: int) -> GenerationRequest:
 async def drain(
     backend: LlamaCppBackend,
     request: GenerationRequest,
-    started: asyncio.Event | None = None,
     on_start: Callable[[], None] | None = None,
 ) -> str:
-    """The finish reason of ``request`` ("preempted" for PreemptedError); ``started``
-    is set at its first output, ``on_start`` called when its prompt is taken."""
+    """The finish reason of ``request`` ("preempted" for PreemptedError);
+    ``on_start`` is called when its prompt is taken. (Batch work's output arrives only
+    at its end, so whether it is generating is read from the engine: ``generating``.)"""
     try:
         async for event in backend.generate(request):
-            if isinstance(event, PromptProcessed):
-                if on_start is not None:
-                    on_start()
-            elif not isinstance(event, Accepted) and started is not None:
-                started.set()
+            if isinstance(event, PromptProcessed) and on_start is not None:
+                on_start()
             if isinstance(event, Finished):
                 return event.reason
     except PreemptedError:
         return "preempted"
     return "closed"
+
+
+async def generating(slots: Callable[[], list[int]], within: float = 120) -> None:
+    """Until every sequence ``slots()`` reports has produced a token."""
+    deadline = asyncio.get_running_loop().time() + within
+    while min(slots()) < 1:
+        assert asyncio.get_running_loop().time() < deadline, slots()
+        await asyncio.sleep(0.01)
 
 
 async def test_interactive_work_preempts_batch_work_in_its_slots() -> None:
@@ -239,12 +243,8 @@ async def test_interactive_work_preempts_batch_work_in_its_slots() -> None:
     backend = LlamaCppBackend("m", LlamaCppOptions(slots=2, ctx_per_slot=1024, batch_slots=0))
     await backend.start()
     try:
-        running = [asyncio.Event(), asyncio.Event()]
-        batch = [
-            asyncio.create_task(drain(backend, counting_job("batch", 400), running[i]))
-            for i in range(2)
-        ]
-        await asyncio.gather(*(e.wait() for e in running))
+        batch = [asyncio.create_task(drain(backend, counting_job("batch", 400))) for _ in range(2)]
+        await generating(lambda: slot_produced(backend))
         interactive = await drain(backend, counting_job("interactive", 5))
         outcomes = await asyncio.gather(*batch)
     finally:
@@ -255,10 +255,17 @@ async def test_interactive_work_preempts_batch_work_in_its_slots() -> None:
 
 
 def lane_produced(backend: LlamaCppBackend) -> list[int]:
-    """Tokens produced by each batch-lane sequence's job (-1: no job)."""
+    """Tokens produced by each batch-lane sequence's job (-1: no job, or no lane yet)."""
     lane = backend._batch_engine
-    assert lane is not None
+    if lane is None:
+        return [-1]
     return [slot.job.produced if slot.job else -1 for slot in lane._slots]
+
+
+def slot_produced(backend: LlamaCppBackend) -> list[int]:
+    """Tokens produced by each interactive slot's job (-1: no job)."""
+    assert backend._engine is not None
+    return [slot.job.produced if slot.job else -1 for slot in backend._engine._slots]
 
 
 def interactive_produced(backend: LlamaCppBackend) -> int:
@@ -278,12 +285,8 @@ async def test_the_batch_lane_pauses_while_interactive_work_runs() -> None:
     await backend.start()
     produced: list[list[int]] = []
     try:
-        running = [asyncio.Event(), asyncio.Event()]
-        batch = [
-            asyncio.create_task(drain(backend, counting_job("batch", 300), running[i]))
-            for i in range(2)
-        ]
-        await asyncio.gather(*(e.wait() for e in running))  # both are generating
+        batch = [asyncio.create_task(drain(backend, counting_job("batch", 300))) for _ in range(2)]
+        await generating(lambda: lane_produced(backend))
         interactive = None
         async for event in backend.generate(counting_job("interactive", 300)):
             if isinstance(event, PromptProcessed):

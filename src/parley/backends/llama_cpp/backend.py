@@ -11,14 +11,14 @@ slots at batch rank, where interactive work preempts it.
 Preparing a request (template rendering, tokenizing, building the sampler chain) runs
 in a worker thread, so a large prompt never blocks the event loop; decoding runs on
 the engine thread. Events come back through an ``asyncio.Queue`` fed with
-``call_soon_threadsafe``. Closing the event iterator cancels the job, which frees its
-slot before the next decode step.
+``call_soon_threadsafe`` (``Mailbox``: every step for interactive work, once at the end
+for batch work). Closing the event iterator cancels the job, which frees its slot
+before the next decode step.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ctypes
 import logging
 import random
@@ -55,6 +55,7 @@ from parley.backends.llama_cpp.grammar import (
     json_schema_grammar,
     tool_call_grammar,
 )
+from parley.backends.llama_cpp.mailbox import Mailbox
 from parley.backends.llama_cpp.output import OutputPipeline
 from parley.errors import (
     InternalError,
@@ -246,14 +247,8 @@ class LlamaCppBackend:
         tokens, marks, sampler, inside = await asyncio.to_thread(self._prepare, request)
         if lane is not None and len(tokens) + request.max_tokens < self.options.batch_ctx_per_slot:
             engine = lane
-        loop = asyncio.get_running_loop()
         queue: asyncio.Queue[list[BackendEvent] | ParleyError] = asyncio.Queue()
-
-        def deliver(item: list[BackendEvent] | ParleyError) -> None:
-            # RuntimeError: the loop is gone, so nobody is listening any more.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(queue.put_nowait, item)
-
+        mailbox = Mailbox(asyncio.get_running_loop(), queue, whole=rank == RANKS["batch"])
         job = Job(
             prompt=tokens,
             max_tokens=request.max_tokens,
@@ -266,7 +261,7 @@ class LlamaCppBackend:
                 thinking=self._splitter(request, inside),
                 thinking_budget=request.reasoning.budget_tokens,
             ),
-            deliver=deliver,
+            deliver=mailbox.deliver,
             rank=rank,
         )
         engine.submit(job)
