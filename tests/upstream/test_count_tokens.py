@@ -1,6 +1,7 @@
 """``count_tokens`` through an OpenAI-compatible upstream with ``tokenizer =
 "llama-server"``: the body generation would send (tools included) is counted in one
-round trip where the server can, in two where it cannot, and the fallback is learnt once.
+round trip where the server can, in two where it cannot, and the fallback is learnt once;
+a body counted before is not asked again.
 The upstream is scripted (``tests/fixtures/counting_upstream.py``: one token per word of
 its template); Parley in front is the real server, driven by the SDK."""
 
@@ -59,3 +60,20 @@ def test_two_round_trips_on_an_upstream_without_the_route(tmp_path: Path) -> Non
         "/apply-template",
         "/tokenize",
     ]
+
+
+def test_a_body_counted_before_is_not_asked_again(tmp_path: Path) -> None:
+    script = Script()
+    options = {"model": "counter", "tokenizer": "llama-server"}
+    with front_door(tmp_path, [counting_upstream(script)], "openai", options) as server:
+        client = anthropic.Anthropic(api_key=API_KEY, base_url=server.base_url, max_retries=0)
+        counts = [
+            client.messages.count_tokens(model="up", messages=ASK).input_tokens  # type: ignore[arg-type]
+            for _ in range(3)
+        ]
+        other = client.messages.count_tokens(
+            model="up",
+            messages=[{"role": "user", "content": "What about Rome then?"}],
+        )
+    assert counts == [4, 4, 4] and other.input_tokens == 5
+    assert script.counting == ["/v1/chat/completions/input_tokens"] * 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from pathlib import Path
 from types import FrameType
 
@@ -15,6 +16,7 @@ from parley.cli.options import (
     announce_admin_key,
     config_option,
     configure_logging,
+    freeze_startup_heap,
     open_organization,
     settings_from,
 )
@@ -69,6 +71,10 @@ class _DrainingServer(uvicorn.Server):
         super().__init__(config)
         self.drain = drain
         self.seconds = seconds
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        freeze_startup_heap()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         with contextlib.suppress(RuntimeError):  # no loop yet: nothing is streaming

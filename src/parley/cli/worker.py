@@ -11,7 +11,12 @@ import click
 
 from parley.app import build_services
 from parley.catalog import Catalog
-from parley.cli.options import config_option, configure_logging, settings_from
+from parley.cli.options import (
+    config_option,
+    configure_logging,
+    freeze_startup_heap,
+    settings_from,
+)
 from parley.metrics import Metrics
 
 
@@ -32,6 +37,7 @@ def worker(config_file: Path | None) -> None:
             loop.add_signal_handler(sig, stop.set)
         async with AsyncExitStack() as stack:
             await build_services(settings, Catalog.from_settings(settings), stack, Metrics())
+            freeze_startup_heap()
             click.echo("parley worker: processing message batches", err=True)
             await stop.wait()
         click.echo("parley worker: stopped", err=True)

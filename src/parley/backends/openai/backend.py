@@ -13,7 +13,8 @@ call ends with an error instead.
 ``count_tokens`` asks the upstream's tokenizer (``tokenizer = "vllm"``
 for vLLM's ``/tokenize``, ``"llama-server"`` for its
 ``/v1/chat/completions/input_tokens``, or ``/apply-template`` + ``/tokenize`` on builds
-without it; both get the body generation would send, tools included)
+without it; both get the body generation would send, tools included; a body counted
+in the last ten minutes is not asked again)
 or tokenizes on Parley's machine with the model's own vocabulary and template
 (``"gguf:<path>"`` for Ollama's GGUF blobs, ``"hf:<model directory>"`` for SGLang and
 other Hugging Face checkpoints; see ``local_tokenizer.py``); it never estimates from
@@ -23,6 +24,7 @@ characters.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 from collections.abc import AsyncGenerator
@@ -30,6 +32,7 @@ from dataclasses import replace
 from typing import Any, overload
 
 import httpx
+from cachetools import TTLCache
 from pydantic import Field, field_validator
 
 from parley.backends.base import (
@@ -68,6 +71,8 @@ from parley.errors import (
 log = logging.getLogger(__name__)
 
 INPUT_TOKENS = "/v1/chat/completions/input_tokens"
+COUNTS_KEPT = 4096
+COUNTS_TTL_SECONDS = 600.0
 
 
 class OpenAIOptions(UpstreamOptions):
@@ -120,6 +125,11 @@ class OpenAIBackend:
         # llama-server counts a chat body itself (INPUT_TOKENS) since late 2025; older
         # builds are asked for the templated prompt, then its tokens.
         self._counts_chat_bodies = True
+        # A count is a function of the body and the upstream's model: the same prompt
+        # counted again (count_tokens repeated, a request metered after it was counted)
+        # costs no round trip. Bounded in entries and in age, so an upstream restarted
+        # on another model is believed again soon.
+        self._counted_bodies: TTLCache[str, int] = TTLCache(COUNTS_KEPT, COUNTS_TTL_SECONDS)
 
     @property
     def capabilities(self) -> Capabilities:
@@ -215,22 +225,33 @@ class OpenAIBackend:
         return len((await self._post("/tokenize", {"content": text}))["tokens"])
 
     async def _count_prompt(self, request: GenerationRequest) -> int:
-        kind = self.options.tokenizer
         if self._local is not None:
             return await asyncio.to_thread(self._local.count_prompt, request)
-        if kind == "vllm":
-            body = {
-                "model": self.options.model,
-                "messages": chat_messages(request),
-                "add_generation_prompt": True,
-            }
-            if request.tools:
-                body["tools"] = chat_request(request, self.options.model)["tools"]
-            body |= self._template_switch(request)
-            return int((await self._post("/tokenize", body))["count"])
-        # "llama-server": the body generation would send, through its template and
-        # vocabulary: one round trip where the server counts chat bodies itself.
-        body = self._chat_body(request)
+        vllm = self.options.tokenizer == "vllm"
+        body = self._vllm_count_body(request) if vllm else self._chat_body(request)
+        key = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        if (known := self._counted_bodies.get(key)) is not None:
+            return known
+        counted = await (self._count_vllm(body) if vllm else self._count_llama_server(body))
+        self._counted_bodies[key] = counted
+        return counted
+
+    def _vllm_count_body(self, request: GenerationRequest) -> dict[str, Any]:
+        body = {
+            "model": self.options.model,
+            "messages": chat_messages(request),
+            "add_generation_prompt": True,
+        }
+        if request.tools:
+            body["tools"] = chat_request(request, self.options.model)["tools"]
+        return body | self._template_switch(request)
+
+    async def _count_vllm(self, body: dict[str, Any]) -> int:
+        return int((await self._post("/tokenize", body))["count"])
+
+    async def _count_llama_server(self, body: dict[str, Any]) -> int:
+        """The body generation would send, through llama-server's template and
+        vocabulary: one round trip where the server counts chat bodies itself."""
         if self._counts_chat_bodies:
             counted = await self._post(INPUT_TOKENS, body, absent_ok=True)
             if counted is not None:
