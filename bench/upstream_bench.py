@@ -16,7 +16,8 @@ shows the counts seen, so a mismatch is visible.
 
 The added latency of a proxy is its percentile minus the direct target's percentile.
 ``count_tokens`` goes to ``/v1/messages/count_tokens`` on every target (llama-server
-answers it itself).
+answers it itself), twice: the same body every time (what a proxy may answer from a
+cache), then a body never sent before every time (what each count really costs).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field
 import httpx
 
 PROMPT = "{n:06d}. Write a short poem about the sea."
-COUNT_PROMPT = "Count the tokens of this sentence about lighthouses, storms and the sea."
+COUNT_PROMPT = "{n}Count the tokens of this sentence about lighthouses, storms and the sea."
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ class Samples:
     ttft_ms: list[float] = field(default_factory=list)
     latency_ms: list[float] = field(default_factory=list)
     output_tokens: set[int] = field(default_factory=set)
-    count_rps: float = 0.0
+    count_rps: float = 0.0  # the same body each time
+    count_distinct_rps: float = 0.0  # a new body each time
 
 
 def parse_target(spec: str) -> Target:
@@ -122,14 +124,19 @@ async def whole_request(
 
 
 async def count_rps(
-    target: Target, key: str, model: str, seconds: float, concurrency: int
+    target: Target, key: str, model: str, seconds: float, concurrency: int, distinct: bool
 ) -> float:
     headers = {
         "x-api-key": key,
         "anthropic-version": "2023-06-01",
         "authorization": f"Bearer {key}",
     }
-    body = {"model": model, "messages": [{"role": "user", "content": COUNT_PROMPT}]}
+    numbers = itertools.count(int(time.time() * 1000))
+
+    def body() -> dict[str, object]:
+        text = COUNT_PROMPT.format(n=f"{next(numbers)}. " if distinct else "")
+        return {"model": model, "messages": [{"role": "user", "content": text}]}
+
     done = 0
     stop_at = time.perf_counter() + seconds
 
@@ -137,7 +144,7 @@ async def count_rps(
         nonlocal done
         while time.perf_counter() < stop_at:
             response = await client.post(
-                f"{target.url}/v1/messages/count_tokens", headers=headers, json=body
+                f"{target.url}/v1/messages/count_tokens", headers=headers, json=body()
             )
             response.raise_for_status()
             done += 1
@@ -178,9 +185,19 @@ async def measure(args: argparse.Namespace) -> dict[str, Samples]:
                 samples[target.name].latency_ms.append(latency)
                 samples[target.name].output_tokens.add(tokens)
     for target in args.target:
-        samples[target.name].count_rps = await count_rps(
-            target, args.api_key, args.model, args.count_seconds, args.count_concurrency
-        )
+        for distinct in (False, True):
+            rps = await count_rps(
+                target,
+                args.api_key,
+                args.model,
+                args.count_seconds,
+                args.count_concurrency,
+                distinct,
+            )
+            if distinct:
+                samples[target.name].count_distinct_rps = rps
+            else:
+                samples[target.name].count_rps = rps
     return samples
 
 
@@ -190,7 +207,7 @@ COLUMNS = (
     "added TTFT p50 / p99 ms",
     "latency p50 / p99 ms",
     "added latency p50 / p99 ms",
-    "count_tokens req/s",
+    "count_tokens req/s, same body / new bodies",
     "output tokens",
 )
 
@@ -216,7 +233,7 @@ def report(args: argparse.Namespace, samples: dict[str, Samples]) -> None:
             pair(s.ttft_ms, base.ttft_ms),
             pair(s.latency_ms),
             pair(s.latency_ms, base.latency_ms),
-            f"{s.count_rps:.0f}",
+            f"{s.count_rps:.0f} / {s.count_distinct_rps:.0f}",
             ",".join(str(t) for t in sorted(s.output_tokens)),
         )
         print("| " + " | ".join(cells) + " |")
