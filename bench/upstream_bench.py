@@ -124,7 +124,7 @@ async def whole_request(
 
 
 async def count_rps(
-    target: Target, key: str, model: str, seconds: float, concurrency: int, distinct: bool
+    target: Target, key: str, model: str, seconds: float, concurrency: int, *, distinct: bool
 ) -> float:
     headers = {
         "x-api-key": key,
@@ -192,7 +192,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Samples]:
                 args.model,
                 args.count_seconds,
                 args.count_concurrency,
-                distinct,
+                distinct=distinct,
             )
             if distinct:
                 samples[target.name].count_distinct_rps = rps

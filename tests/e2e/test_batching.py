@@ -259,13 +259,13 @@ def lane_produced(backend: LlamaCppBackend) -> list[int]:
     lane = backend._batch_engine
     if lane is None:
         return [-1]
-    return [slot.job.produced if slot.job else -1 for slot in lane._slots]
+    return [job.produced if (job := slot.job) else -1 for slot in lane._slots]
 
 
 def slot_produced(backend: LlamaCppBackend) -> list[int]:
     """Tokens produced by each interactive slot's job (-1: no job)."""
     assert backend._engine is not None
-    return [slot.job.produced if slot.job else -1 for slot in backend._engine._slots]
+    return [job.produced if (job := slot.job) else -1 for slot in backend._engine._slots]
 
 
 def interactive_produced(backend: LlamaCppBackend) -> int:

@@ -12,6 +12,8 @@ from pathlib import Path
 import anthropic
 import pytest
 
+from parley.backends.openai import backend as openai_backend
+from parley.backends.openai.backend import _prompt_key
 from tests.fixtures.counting_upstream import Script, counting_upstream
 from tests.support import API_KEY
 from tests.upstream.test_resume import front_door
@@ -77,3 +79,25 @@ def test_a_body_counted_before_is_not_asked_again(tmp_path: Path) -> None:
         )
     assert counts == [4, 4, 4] and other.input_tokens == 5
     assert script.counting == ["/v1/chat/completions/input_tokens"] * 2
+
+
+def test_the_missing_route_is_tried_again_once_the_counts_expire(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upstream upgraded to a build with the route gets one-round-trip counts again:
+    a route found missing is asked again after the kept counts' age (here zero)."""
+    monkeypatch.setattr(openai_backend, "COUNTS_TTL_SECONDS", 0.0)
+    script = Script(counts_chat_bodies=False)
+    count_twice(tmp_path, script)
+    long_way = ["/v1/chat/completions/input_tokens", "/apply-template", "/tokenize"]
+    assert script.counting == long_way * 2
+
+
+def test_the_cache_key_is_the_prompt_not_the_sampling() -> None:
+    body = {"model": "m", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 5}
+    assert _prompt_key(body) == _prompt_key({**body, "max_tokens": 900, "temperature": 0.2})
+    assert _prompt_key(body) != _prompt_key({**body, "messages": []})
+    # A schema's properties render in the client's order, which can change the count.
+    tool = {"type": "object", "properties": {"a": {}, "b": {}}}
+    swapped = {"type": "object", "properties": {"b": {}, "a": {}}}
+    assert _prompt_key({**body, "tools": [tool]}) != _prompt_key({**body, "tools": [swapped]})

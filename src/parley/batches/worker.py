@@ -174,7 +174,10 @@ class BatchWorker:
             written = await store.finish(
                 session, self.owner, row.id, state, json.dumps(result), now
             )
-            if written:  # the batch's last result ends it now, not at the next housekeeping
+            if written:
+                # The batch's last result ends it now, not at the next housekeeping pass.
+                # Two workers writing the last two results at once (PostgreSQL, read
+                # committed) each see the other's still running: housekeeping ends it.
                 await store.finalize(session, now, row.batch_id)
         if not written:
             log.warning("lost the lease of batch request %s; another worker owns it", row.id)

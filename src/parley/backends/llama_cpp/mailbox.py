@@ -4,8 +4,8 @@ The engine calls ``Mailbox.deliver`` after every decode step with the events of 
 job; each delivery wakes the event loop (``call_soon_threadsafe``) and runs the
 Messages pipeline once per event. For a stream that is the point: every token reaches
 the client as it is made. Message Batch work is read by nobody until it is whole, and
-delivered step by step it kept the event loop busy a tenth of a core during a batch,
-CPU taken from llama.cpp's threads on a small machine. So a mailbox made ``whole`` holds
+delivered step by step it kept the event loop busy 7-8% of a core during a batch
+(measured on two cores), CPU taken from llama.cpp's threads. So a mailbox made ``whole`` holds
 the output and delivers it once, at the end, with adjacent text merged; the news that
 the prompt was taken (``PromptProcessed``) still goes at once. An error is delivered at
 once either way: what was held is of no use to anyone after it.
@@ -31,6 +31,8 @@ Item = list[BackendEvent] | ParleyError
 
 
 class Mailbox:
+    """Where one job's events go: at once, or (``whole``) held until it finishes."""
+
     def __init__(
         self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[Item], *, whole: bool
     ) -> None:

@@ -27,6 +27,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import time
 from collections.abc import AsyncGenerator
 from dataclasses import replace
 from typing import Any, overload
@@ -123,12 +124,13 @@ class OpenAIBackend:
         self._client: httpx.AsyncClient | None = None
         self._local: LocalTokenizer | None = None  # for "gguf:" and "hf:" tokenizers
         # llama-server counts a chat body itself (INPUT_TOKENS) since late 2025; older
-        # builds are asked for the templated prompt, then its tokens.
-        self._counts_chat_bodies = True
-        # A count is a function of the body and the upstream's model: the same prompt
-        # counted again (count_tokens repeated, a request metered after it was counted)
-        # costs no round trip. Bounded in entries and in age, so an upstream restarted
-        # on another model is believed again soon.
+        # builds are asked for the templated prompt, then its tokens. When the route was
+        # found missing (monotonic time), so that it is tried again after an upgrade.
+        self._no_chat_body_counts: float | None = None
+        # A count is a function of the prompt's part of the body and the upstream's
+        # model: the same prompt counted again (count_tokens repeated, a request counted
+        # at admission and again for its usage) costs no round trip. Bounded in entries
+        # and in age, so an upstream restarted on another model is believed again soon.
         self._counted_bodies: TTLCache[str, int] = TTLCache(COUNTS_KEPT, COUNTS_TTL_SECONDS)
 
     @property
@@ -229,7 +231,7 @@ class OpenAIBackend:
             return await asyncio.to_thread(self._local.count_prompt, request)
         vllm = self.options.tokenizer == "vllm"
         body = self._vllm_count_body(request) if vllm else self._chat_body(request)
-        key = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        key = _prompt_key(body)
         if (known := self._counted_bodies.get(key)) is not None:
             return known
         counted = await (self._count_vllm(body) if vllm else self._count_llama_server(body))
@@ -252,11 +254,13 @@ class OpenAIBackend:
     async def _count_llama_server(self, body: dict[str, Any]) -> int:
         """The body generation would send, through llama-server's template and
         vocabulary: one round trip where the server counts chat bodies itself."""
-        if self._counts_chat_bodies:
+        missing = self._no_chat_body_counts
+        if missing is None or time.monotonic() - missing > COUNTS_TTL_SECONDS:
             counted = await self._post(INPUT_TOKENS, body, absent_ok=True)
             if counted is not None:
+                self._no_chat_body_counts = None
                 return int(counted["input_tokens"])
-            self._counts_chat_bodies = False
+            self._no_chat_body_counts = time.monotonic()
             log.info("upstream has no %s: counting in two round trips", INPUT_TOKENS)
         prompt = (await self._post("/apply-template", body))["prompt"]
         tokens = await self._post(
@@ -300,6 +304,19 @@ class OpenAIBackend:
         finally:
             await response.aclose()
             self.pool.done(replica)
+
+
+# Fields of a chat body that never change how many tokens its prompt is.
+NOT_PROMPT = frozenset(
+    {"max_tokens", "stream", "stream_options", "temperature", "top_p", "top_k", "seed", "stop"}
+)
+
+
+def _prompt_key(body: dict[str, Any]) -> str:
+    """The count cache's key: the body less ``NOT_PROMPT``, in its own key order (a
+    schema's properties render in the order the client wrote them)."""
+    prompt = {k: v for k, v in body.items() if k not in NOT_PROMPT}
+    return hashlib.sha256(json.dumps(prompt, separators=(",", ":")).encode()).hexdigest()
 
 
 async def _chunks(response: httpx.Response, stall: float) -> AsyncGenerator[dict[str, Any], None]:
