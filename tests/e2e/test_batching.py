@@ -26,6 +26,7 @@ from parley.backends.base import (
     Turn,
 )
 from parley.backends.llama_cpp import LlamaCppBackend, LlamaCppOptions
+from parley.backends.llama_cpp.engine import Engine
 from parley.config import BUNDLED_MODEL_ID
 from parley.errors import PreemptedError
 from tests.support import make_settings, running, sdk_client
@@ -254,18 +255,20 @@ async def test_interactive_work_preempts_batch_work_in_its_slots() -> None:
     assert set(outcomes) - {"preempted"} <= {"max_tokens", "end_turn"}
 
 
-def lane_produced(backend: LlamaCppBackend) -> list[int]:
-    """Tokens produced by each batch-lane sequence's job (-1: no job, or no lane yet)."""
-    lane = backend._batch_engine
-    if lane is None:
+def produced(engine: Engine | None) -> list[int]:
+    """Tokens produced by the job of each of ``engine``'s slots (-1: no job, or no
+    engine yet, as for a batch lane not made)."""
+    if engine is None:
         return [-1]
-    return [job.produced if (job := slot.job) else -1 for slot in lane._slots]
+    return [job.produced if (job := slot.job) else -1 for slot in engine._slots]
+
+
+def lane_produced(backend: LlamaCppBackend) -> list[int]:
+    return produced(backend._batch_engine)
 
 
 def slot_produced(backend: LlamaCppBackend) -> list[int]:
-    """Tokens produced by each interactive slot's job (-1: no job)."""
-    assert backend._engine is not None
-    return [job.produced if (job := slot.job) else -1 for slot in backend._engine._slots]
+    return produced(backend._engine)
 
 
 def interactive_produced(backend: LlamaCppBackend) -> int:

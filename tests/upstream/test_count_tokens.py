@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import anthropic
 import pytest
 
 from parley.backends.openai import backend as openai_backend
 from parley.backends.openai.backend import _prompt_key
-from tests.fixtures.counting_upstream import Script, counting_upstream
-from tests.support import API_KEY
-from tests.upstream.test_resume import front_door
+from tests.fixtures.counting_upstream import Script
+from tests.upstream.test_resume import front
 
 pytestmark = pytest.mark.live
 
@@ -30,9 +28,7 @@ ASK = [{"role": "user", "content": "Weather in Paris?"}]
 
 def count_twice(tmp_path: Path, script: Script) -> tuple[int, int]:
     """Counts of ``ASK`` without and with the tool, through Parley."""
-    options = {"model": "counter", "tokenizer": "llama-server"}
-    with front_door(tmp_path, [counting_upstream(script)], "openai", options) as server:
-        client = anthropic.Anthropic(api_key=API_KEY, base_url=server.base_url, max_retries=0)
+    with front(tmp_path, [script]) as client:
         bare = client.messages.count_tokens(model="up", messages=ASK)  # type: ignore[arg-type]
         tooled = client.messages.count_tokens(
             model="up",
@@ -66,9 +62,7 @@ def test_two_round_trips_on_an_upstream_without_the_route(tmp_path: Path) -> Non
 
 def test_a_body_counted_before_is_not_asked_again(tmp_path: Path) -> None:
     script = Script()
-    options = {"model": "counter", "tokenizer": "llama-server"}
-    with front_door(tmp_path, [counting_upstream(script)], "openai", options) as server:
-        client = anthropic.Anthropic(api_key=API_KEY, base_url=server.base_url, max_retries=0)
+    with front(tmp_path, [script]) as client:
         counts = [
             client.messages.count_tokens(model="up", messages=ASK).input_tokens  # type: ignore[arg-type]
             for _ in range(3)
