@@ -15,7 +15,8 @@ to one server and reports wall time, output tokens and output tokens/s:
 ``--label`` and ``--json`` print one JSON line instead of a table, for
 ``bench/compare_llama_server.sh batch``, which runs the modes against Parley and
 llama-server over several rounds and then summarises the lines with ``--summarize FILE``
-(median tok/s per label, the range over rounds, and ratios to the first label).
+(median tok/s per label, the range over rounds, and ratios to the first label). With
+``--pid`` the server's resident memory is read before the run and at its peak during it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from collections import defaultdict
 from typing import Any
 
 import httpx
+
+from peak_rss import PeakRss
 
 
 def requests(n: int, model: str, max_tokens: int) -> list[dict[str, Any]]:
@@ -96,21 +99,28 @@ async def by_clients(
 def summarize(path: str) -> None:
     """The table of a file of ``--json`` lines: median tok/s per label over rounds."""
     rates: dict[str, list[float]] = defaultdict(list)
+    peaks: dict[str, list[float]] = defaultdict(list)
     with open(path, encoding="utf-8") as lines:
         for line in lines:
             if line.startswith("{"):
                 row = json.loads(line)
                 rates[row["label"]].append(row["tokens"] / row["wall"])
+                peaks[row["label"]].append(row.get("rss_peak_mib", 0.0))
     labels = list(rates)
     first = labels[0]
-    print(f"| target | rounds | output tok/s, median (range) | ratio {first} / target (range) |")
-    print("|---|---|---|---|")
+    print(
+        f"| target | rounds | output tok/s, median (range) | ratio {first} / target (range) "
+        "| peak RSS MiB |"
+    )
+    print("|---|---|---|---|---|")
     for label in labels:
         values = rates[label]
         ratios = [a / b for a, b in zip(rates[first], values, strict=False)]
         spread = f"{min(values):.1f} to {max(values):.1f}"
         ratio = f"{statistics.median(ratios):.2f} ({min(ratios):.2f} to {max(ratios):.2f})"
-        print(f"| {label} | {len(values)} | {statistics.median(values):.1f} ({spread}) | {ratio} |")
+        memory = f"{max(peaks[label]):,.0f}" if max(peaks[label]) else "-"
+        median = statistics.median(values)
+        print(f"| {label} | {len(values)} | {median:.1f} ({spread}) | {ratio} | {memory} |")
 
 
 def main() -> None:
@@ -128,6 +138,7 @@ def main() -> None:
     parser.add_argument("--label", help="name of this run in --json output")
     parser.add_argument("--json", action="store_true", help="print one JSON line per mode")
     parser.add_argument("--summarize", metavar="FILE", help="print the table of a file of lines")
+    parser.add_argument("--pid", type=int, help="the server's process, for its resident memory")
     args = parser.parse_args()
     if args.summarize:
         summarize(args.summarize)
@@ -138,25 +149,31 @@ def main() -> None:
     rows = []
     with httpx.Client(base_url=args.base_url, headers=headers, timeout=3600) as http:
         for mode in modes:
-            if mode == "batch":
-                wall, tokens = as_batch(http, items)
-            elif mode == "one-by-one":
-                wall, tokens = one_by_one(http, items)
-            else:
-                wall, tokens = asyncio.run(by_clients(args.base_url, headers, items, args.clients))
-            rows.append((mode, wall, tokens))
+            with PeakRss(args.pid) as memory:
+                if mode == "batch":
+                    wall, tokens = as_batch(http, items)
+                elif mode == "one-by-one":
+                    wall, tokens = one_by_one(http, items)
+                else:
+                    run = by_clients(args.base_url, headers, items, args.clients)
+                    wall, tokens = asyncio.run(run)
+            rows.append((mode, wall, tokens, memory))
     if args.json:
-        for mode, wall, tokens in rows:
+        for mode, wall, tokens, memory in rows:
             label = args.label or mode
-            print(json.dumps({"label": label, "mode": mode, "wall": wall, "tokens": tokens}))
+            line = {"label": label, "mode": mode, "wall": wall, "tokens": tokens}
+            if args.pid is not None:
+                line |= {"rss_idle_mib": memory.idle_mib, "rss_peak_mib": memory.peak_mib}
+            print(json.dumps(line))
         return
     print(f"{args.requests} requests, max_tokens {args.max_tokens}, greedy\n")
-    print("| mode | wall s | output tokens | output tok/s |")
-    print("|---|---|---|---|")
-    for mode, wall, tokens in rows:
-        print(f"| {mode} | {wall:.1f} | {tokens} | {tokens / wall:.1f} |")
+    print("| mode | wall s | output tokens | output tok/s | peak RSS MiB |")
+    print("|---|---|---|---|---|")
+    for mode, wall, tokens, memory in rows:
+        rss = f"{memory.peak_mib:,.0f}" if memory.peak_mib else "-"
+        print(f"| {mode} | {wall:.1f} | {tokens} | {tokens / wall:.1f} | {rss} |")
     if len(rows) == 2:
-        (_, wall_a, tokens_a), (_, wall_b, tokens_b) = rows
+        (_, wall_a, tokens_a, _), (_, wall_b, tokens_b, _) = rows
         print(f"\nbatch speed-up (tok/s): {tokens_a / wall_a / (tokens_b / wall_b):.2f}x")
 
 

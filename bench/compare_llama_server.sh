@@ -11,6 +11,8 @@
 # running the requests as one Message Batch, then one by one; llama-server restarted at
 # each --parallel P of PARALLEL (default "8 16 32"), kept full by P clients; the order
 # reversed every other round, then the summary table (median tok/s, range, ratios).
+# The concurrency and batch modes also report each server's resident memory (peak RSS
+# during each phase, from /proc, by bench/peak_rss.py).
 # SLOTS sequences in parallel on both servers, CTX tokens of context each (DEFAULTS=1:
 # neither is given, each server runs on its own defaults); PEER_FLAGS are
 # extra llama-server flags and PARLEY_OPTIONS extra Parley model options as JSON members,
@@ -55,11 +57,12 @@ if [ "$MODE" = batch ]; then
     PARLEY_DATA_DIR=$DATA PARLEY_AUTH__BOOTSTRAP_API_KEY=$KEY \
     PARLEY_MODELS="[{\"id\": \"smollm2-135m-instruct\", \"options\": {\"gguf\": \"$GGUF\", \"n_threads\": $THREADS${PARLEY_OPTIONS:+, $PARLEY_OPTIONS}}}]" \
         .venv/bin/parley serve --port "$PARLEY_PORT" > "$DATA/parley.log" 2>&1 &
+    PARLEY=$!
     wait_for "http://127.0.0.1:$PARLEY_PORT/"
     LINES=$DATA/lines.jsonl
     parley_round() {
         .venv/bin/python "$BENCH" --api-key "$KEY" --base-url "http://127.0.0.1:$PARLEY_PORT" \
-            --mode batch --label "parley batch" --json "$@" | tee -a "$LINES"
+            --mode batch --label "parley batch" --pid "$PARLEY" --json "$@" | tee -a "$LINES"
     }
     peer_round() {
         for P in ${PARALLEL:-8 16 32}; do
@@ -68,7 +71,7 @@ if [ "$MODE" = batch ]; then
             PEER=$!
             wait_for "http://127.0.0.1:$PEER_PORT/health"
             .venv/bin/python "$BENCH" --base-url "http://127.0.0.1:$PEER_PORT" --mode clients \
-                --clients "$P" --label "llama-server -np $P" --json "$@" | tee -a "$LINES"
+                --clients "$P" --label "llama-server -np $P" --pid "$PEER" --json "$@" | tee -a "$LINES"
             kill "$PEER"; wait "$PEER" 2>/dev/null || true
         done
     }
@@ -76,7 +79,7 @@ if [ "$MODE" = batch ]; then
         if [ $((ROUND % 2)) = 1 ]; then parley_round "$@"; peer_round "$@"
         else peer_round "$@"; parley_round "$@"; fi
         .venv/bin/python "$BENCH" --api-key "$KEY" --base-url "http://127.0.0.1:$PARLEY_PORT" \
-            --mode one-by-one --label "parley one by one" --json "$@" | tee -a "$LINES"
+            --mode one-by-one --label "parley one by one" --pid "$PARLEY" --json "$@" | tee -a "$LINES"
     done
     echo
     .venv/bin/python "$BENCH" --summarize "$LINES"
@@ -89,11 +92,14 @@ else SHAPE=(-c $((SLOTS * CTX)) --parallel "$SLOTS" --no-kv-unified)
      SIZE=", \"slots\": $SLOTS, \"ctx_per_slot\": $CTX"; fi
 "$LLAMA_SERVER" -m "$GGUF" --host 127.0.0.1 --port "$PEER_PORT" -t "$THREADS" -tb "$THREADS" \
     "${SHAPE[@]}" ${PEER_FLAGS:-} > "$DATA/llama-server.log" 2>&1 &
+PEER=$!
 PARLEY_DATA_DIR=$DATA PARLEY_AUTH__BOOTSTRAP_API_KEY=$KEY \
 PARLEY_MODELS="[{\"id\": \"smollm2-135m-instruct\", \"options\": {\"gguf\": \"$GGUF\", \"n_threads\": $THREADS$SIZE${PARLEY_OPTIONS:+, $PARLEY_OPTIONS}}}]" \
     .venv/bin/parley serve --port "$PARLEY_PORT" > "$DATA/parley.log" 2>&1 &
+PARLEY=$!
 
 wait_for "http://127.0.0.1:$PEER_PORT/health"
 wait_for "http://127.0.0.1:$PARLEY_PORT/"
 .venv/bin/python "$BENCH" --api-key "$KEY" \
-    --target "parley=http://127.0.0.1:$PARLEY_PORT" --target "llama-server=http://127.0.0.1:$PEER_PORT" "$@"
+    --target "parley=http://127.0.0.1:$PARLEY_PORT" --target "llama-server=http://127.0.0.1:$PEER_PORT" \
+    $([ "$MODE" = concurrency ] && echo --pid "parley=$PARLEY" --pid "llama-server=$PEER") "$@"

@@ -10,7 +10,9 @@ each turn as agents do; reported: time to first token per turn. With
 each comes back after the others have used its slot).
 Targets alternate phase by phase so machine noise hits them alike; with ``--rounds N``
 the whole sequence runs N times, the order of targets reversed every other round,
-and medians over rounds are reported (ratios with their range).
+and medians over rounds are reported (ratios with their range). With ``--pid
+name=PID`` for a target, its resident memory is reported too: after the warm-up
+(idle), and the peak during each phase (``peak_rss.py``, sampled every 0.1 s).
 
     python bench/concurrency_bench.py --target parley=http://127.0.0.1:8090 \\
         --target llama-server=http://127.0.0.1:8091 --api-key "$KEY"
@@ -27,6 +29,8 @@ import time
 from typing import Any
 
 import httpx
+
+from peak_rss import PeakRss, rss_mib
 
 # Part 1 asks for long stories so nearly every answer runs to max_tokens: both targets
 # then do the same work, whatever small differences their greedy answers have.
@@ -93,7 +97,14 @@ async def stream(
 
 
 async def concurrency_phase(
-    url: str, key: str, model: str, streams: int, requests: int, max_tokens: int, run: int
+    url: str,
+    key: str,
+    model: str,
+    streams: int,
+    requests: int,
+    max_tokens: int,
+    run: int,
+    pid: int | None = None,
 ) -> dict[str, float]:
     ttfts: list[float] = []
     total = 0
@@ -113,11 +124,13 @@ async def concurrency_phase(
                 ttfts.append(ttft)
                 total += n
 
-    start = time.perf_counter()
-    await asyncio.gather(*(client_loop(c) for c in range(streams)))
-    wall = time.perf_counter() - start
+    with PeakRss(pid) as memory:
+        start = time.perf_counter()
+        await asyncio.gather(*(client_loop(c) for c in range(streams)))
+        wall = time.perf_counter() - start
     ordered = sorted(ttfts)
     return {
+        "rss_mib": memory.peak_mib,
         "tok_s": total / wall,
         "tokens": total,
         "p50": statistics.median(ordered),
@@ -165,10 +178,13 @@ async def main() -> None:
         "--conversations", type=int, default=1, help="held at once in part 2, taking turns"
     )
     parser.add_argument("--rounds", type=int, default=1, help="repeats, order reversed each")
+    parser.add_argument("--pid", action="append", default=[], help="name=PID of a target's server")
     args = parser.parse_args()
     targets = dict(t.split("=", 1) for t in args.target)
+    pids = {name: int(pid) for name, pid in (p.split("=", 1) for p in args.pid)}
     for url in targets.values():  # warm-up
         await concurrency_phase(url, args.api_key, args.model, 1, 1, 16, run=-1)
+    idle = {name: rss_mib(pid) for name, pid in pids.items()}
     levels = [int(x) for x in args.concurrency.split(",") if x]
     table: Table = {c: {name: [] for name in targets} for c in levels}
     turns: dict[str, list[list[float]]] = {name: [] for name in targets}
@@ -187,6 +203,7 @@ async def main() -> None:
                         args.requests,
                         args.max_tokens,
                         run=100 * r + c,
+                        pid=pids.get(name),
                     )
                 )
                 done = table[c][name][-1]
@@ -207,6 +224,9 @@ async def main() -> None:
                 )
             )
     report(table, turns, args)
+    if idle:
+        held = ", ".join(f"{name} {mib:,.0f} MiB" for name, mib in idle.items())
+        print(f"\nResident memory after the warm-up: {held}.")
 
 
 def report_streams(table: Table, names: list[str], args: argparse.Namespace) -> None:
@@ -215,16 +235,20 @@ def report_streams(table: Table, names: list[str], args: argparse.Namespace) -> 
         f"{args.rounds} round(s); medians over rounds\n"
     )
     print(
-        "| streams | target | output tokens | aggregate output tok/s | TTFT p50 ms | TTFT p99 ms |"
+        "| streams | target | output tokens | aggregate output tok/s | TTFT p50 ms | TTFT p99 ms "
+        "| peak RSS MiB |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
+    keys = ("tokens", "tok_s", "p50", "p99")
     for c, rows in table.items():
         for name in names:
             rounds = rows[name]
-            tokens, tok_s, p50, p99 = (
-                statistics.median(r[k] for r in rounds) for k in ("tokens", "tok_s", "p50", "p99")
+            tokens, tok_s, p50, p99 = (statistics.median(r[k] for r in rounds) for k in keys)
+            rss = max(r["rss_mib"] for r in rounds)
+            memory = f"{rss:,.0f}" if rss else "-"
+            print(
+                f"| {c} | {name} | {tokens:.0f} | {tok_s:.1f} | {p50:.0f} | {p99:.0f} | {memory} |"
             )
-            print(f"| {c} | {name} | {tokens:.0f} | {tok_s:.1f} | {p50:.0f} | {p99:.0f} |")
     if len(names) == 2:
         print()
         for c, rows in table.items():

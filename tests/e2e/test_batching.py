@@ -375,3 +375,30 @@ async def test_a_batch_request_too_long_for_the_lane_runs_in_the_slots() -> None
         await backend.aclose()
     assert (short, long) == ("max_tokens", "max_tokens")
     assert where == [(0, 1), (1, 0)]
+
+
+async def test_a_new_servers_requests_reuse_a_shared_system_prompt() -> None:
+    """While slots are still empty, a request sharing its system prompt with a finished
+    one goes to that one's slot (what the slot held past the system prompt is copied to
+    host memory first) and prefills only the rest, as it would once every slot is used."""
+    backend = LlamaCppBackend("m", LlamaCppOptions(slots=4, ctx_per_slot=1024, batch_slots=0))
+    await backend.start()
+    system = "You are a storyteller. Every story you write is long and full of detail."
+    processed: list[PromptProcessed] = []
+    try:
+        for topic in ("a comet", "a baker", "a river"):
+            request = GenerationRequest(
+                model="m",
+                system=system,
+                turns=(Turn("user", (TextPart(f"Write a story about {topic}."),)),),
+                max_tokens=64,  # with the prompt, more than the host-memory cache's minimum
+                sampling=Sampling(temperature=0),
+            )
+            async for event in backend.generate(request):
+                if isinstance(event, PromptProcessed):
+                    processed.append(event)
+    finally:
+        await backend.aclose()
+    reused = [event.cached_tokens for event in processed]
+    assert reused[0] == 0
+    assert reused[1] == reused[2] >= 15, reused  # the template's opening and the system prompt

@@ -1,5 +1,5 @@
 """Which free slot a prompt goes to: a long reusable prefix first, then one micro-batch,
-then the most reuse, then LRU."""
+then the most reuse against what it discards, then LRU."""
 
 from __future__ import annotations
 
@@ -78,6 +78,38 @@ def test_a_short_prompt_leaves_a_long_conversation_in_its_slot() -> None:
     chosen = pick_slot(table, side)
     assert chosen is not None and chosen.seq_id == 1
     assert pick_slot(table, [*conversation, 5, 6]) is table[0]  # its next turn
+
+
+def finished_request_and_an_empty_slot() -> tuple[list[Slot], list[int]]:
+    """Slot 0 holds a finished request (a 33-token system prompt, its own question, a
+    128-token answer); slot 1 is empty and least recently used. The next request shares
+    the system prompt."""
+    system = list(range(33))
+    table = slots(set(), count=2)
+    table[0].cached = [*system, *range(1000, 1020), *range(2000, 2128)]
+    return table, [*system, *range(3000, 3020)]
+
+
+def test_with_the_host_memory_cache_a_shared_system_prompt_is_reused() -> None:
+    """What the slot held past the system prompt is copied out before it is discarded,
+    which costs far less than prefilling the 33 shared tokens again (a new server's
+    first requests went to its empty slots and prefilled whole)."""
+    table, prompt = finished_request_and_an_empty_slot()
+    assert pick_slot(table, prompt, keeps_evicted=True) is table[0]
+
+
+def test_without_it_an_empty_slot_keeps_what_the_other_holds() -> None:
+    table, prompt = finished_request_and_an_empty_slot()
+    assert pick_slot(table, prompt) is table[1]
+
+
+def test_a_side_request_leaves_the_conversation_even_when_it_would_be_kept() -> None:
+    """Copying 11k tokens out (and back for the next turn) for three shared ones is a loss."""
+    conversation = list(range(11_000))
+    table = slots(set(), count=2)
+    table[0].cached = conversation
+    chosen = pick_slot(table, [*conversation[:3], -1, -2, -3], keeps_evicted=True)
+    assert chosen is table[1]
 
 
 def test_equal_prefixes_go_to_one_micro_batch() -> None:

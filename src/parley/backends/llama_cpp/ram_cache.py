@@ -90,6 +90,13 @@ class RamCache:
         self.used_bytes -= len(self._copies.pop(key).state)
 
 
+def saved_before_loss(held: int, kept: int) -> bool:
+    """Whether the engine copies a slot holding ``held`` tokens here before a prompt
+    keeping ``kept`` of them takes it: when it is about to lose most of them, and they
+    are enough to be worth a copy."""
+    return held >= MIN_TOKENS and kept * 2 < held
+
+
 def common_prefix(a: list[int], b: list[int]) -> int:
     """How many leading tokens ``a`` and ``b`` share. Compared a chunk at a time (list
     slices compare in C): prompts share thousands of tokens (a system prompt, earlier
