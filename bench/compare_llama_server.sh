@@ -100,6 +100,8 @@ PARLEY=$!
 
 wait_for "http://127.0.0.1:$PEER_PORT/health"
 wait_for "http://127.0.0.1:$PARLEY_PORT/"
+PIDS=()
+if [ "$MODE" = concurrency ]; then PIDS=(--pid "parley=$PARLEY" --pid "llama-server=$PEER"); fi
 .venv/bin/python "$BENCH" --api-key "$KEY" \
     --target "parley=http://127.0.0.1:$PARLEY_PORT" --target "llama-server=http://127.0.0.1:$PEER_PORT" \
-    $([ "$MODE" = concurrency ] && echo --pid "parley=$PARLEY" --pid "llama-server=$PEER") "$@"
+    "${PIDS[@]}" "$@"

@@ -12,7 +12,8 @@ Targets alternate phase by phase so machine noise hits them alike; with ``--roun
 the whole sequence runs N times, the order of targets reversed every other round,
 and medians over rounds are reported (ratios with their range). With ``--pid
 name=PID`` for a target, its resident memory is reported too: after the warm-up
-(idle), and the peak during each phase (``peak_rss.py``, sampled every 0.1 s).
+(idle), and the peak during each phase of part 1 (``peak_rss.py``, sampled every
+0.1 s).
 
     python bench/concurrency_bench.py --target parley=http://127.0.0.1:8090 \\
         --target llama-server=http://127.0.0.1:8091 --api-key "$KEY"

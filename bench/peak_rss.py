@@ -18,11 +18,11 @@ from types import TracebackType
 def rss_mib(pid: int) -> float:
     """``VmRSS`` of process ``pid`` in MiB (0 once the process is gone)."""
     try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        with open(f"/proc/{pid}/status", "rb") as status:
             for line in status:
-                if line.startswith("VmRSS:"):
+                if line.startswith(b"VmRSS:"):
                     return int(line.split()[1]) / 1024
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         pass
     return 0.0
 

@@ -22,6 +22,7 @@ from parley.backends.base import (
     GenerationRequest,
     PromptProcessed,
     Sampling,
+    TextChunk,
     TextPart,
     Turn,
 )
@@ -377,28 +378,68 @@ async def test_a_batch_request_too_long_for_the_lane_runs_in_the_slots() -> None
     assert where == [(0, 1), (1, 0)]
 
 
+STORYTELLER = "You are a storyteller. Every story you write is long and full of detail."
+
+
+async def tell(backend: LlamaCppBackend, turns: list[Turn]) -> tuple[PromptProcessed, str]:
+    """One greedy request of up to 64 tokens with the storyteller's system prompt (with
+    the prompt, more than the host-memory cache's minimum): its PromptProcessed and text."""
+    request = GenerationRequest(
+        model="m",
+        system=STORYTELLER,
+        turns=tuple(turns),
+        max_tokens=64,
+        sampling=Sampling(temperature=0),
+    )
+    processed, text = None, []
+    async for event in backend.generate(request):
+        if isinstance(event, PromptProcessed):
+            processed = event
+        elif isinstance(event, TextChunk):
+            text.append(event.text)
+    assert processed is not None
+    return processed, "".join(text)
+
+
+def asked(text: str) -> Turn:
+    return Turn("user", (TextPart(text),))
+
+
 async def test_a_new_servers_requests_reuse_a_shared_system_prompt() -> None:
     """While slots are still empty, a request sharing its system prompt with a finished
     one goes to that one's slot (what the slot held past the system prompt is copied to
     host memory first) and prefills only the rest, as it would once every slot is used."""
     backend = LlamaCppBackend("m", LlamaCppOptions(slots=4, ctx_per_slot=1024, batch_slots=0))
     await backend.start()
-    system = "You are a storyteller. Every story you write is long and full of detail."
-    processed: list[PromptProcessed] = []
     try:
-        for topic in ("a comet", "a baker", "a river"):
-            request = GenerationRequest(
-                model="m",
-                system=system,
-                turns=(Turn("user", (TextPart(f"Write a story about {topic}."),)),),
-                max_tokens=64,  # with the prompt, more than the host-memory cache's minimum
-                sampling=Sampling(temperature=0),
-            )
-            async for event in backend.generate(request):
-                if isinstance(event, PromptProcessed):
-                    processed.append(event)
+        reused = [
+            (await tell(backend, [asked(f"Write a story about {topic}.")]))[0].cached_tokens
+            for topic in ("a comet", "a baker", "a river")
+        ]
     finally:
         await backend.aclose()
-    reused = [event.cached_tokens for event in processed]
     assert reused[0] == 0
     assert reused[1] == reused[2] >= 15, reused  # the template's opening and the system prompt
+
+
+async def test_two_conversations_sharing_a_system_prompt_keep_a_slot_each() -> None:
+    """The second conversation's first turn takes the first one's slot (the system
+    prompt is reused, the first conversation copied to host memory); when the first
+    comes back it is written back into an empty slot rather than displace the second,
+    so from then on each continues in its own slot."""
+    backend = LlamaCppBackend("m", LlamaCppOptions(slots=4, ctx_per_slot=1024, batch_slots=0))
+    await backend.start()
+    histories = {name: [asked(f"Write a story about {name}.")] for name in ("a comet", "a baker")}
+    served: list[int] = []
+    try:
+        for _ in range(2):
+            for history in histories.values():
+                processed, text = await tell(backend, history)
+                served.append(processed.cached_tokens)
+                history += [Turn("assistant", (TextPart(text),)), asked("Go on.")]
+        assert backend._engine is not None
+        held = [len(slot.cached) for slot in backend._engine._slots]
+    finally:
+        await backend.aclose()
+    assert served[2] >= 64 and served[3] >= 64, served  # both second turns read their history
+    assert sum(1 for count in held if count) == 2, held

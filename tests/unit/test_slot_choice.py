@@ -8,8 +8,13 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from parley.backends.llama_cpp.engine import REUSE_WORTH_A_RUN, Slot, pick_slot
-from parley.backends.llama_cpp.ram_cache import common_prefix
+from parley.backends.llama_cpp.engine import (
+    EVICTED_TOKEN_COST,
+    REUSE_WORTH_A_RUN,
+    Slot,
+    pick_slot,
+)
+from parley.backends.llama_cpp.ram_cache import RamCache, common_prefix
 
 BUSY: Any = object()  # any job: the engine only checks that a slot has one
 
@@ -80,14 +85,17 @@ def test_a_short_prompt_leaves_a_long_conversation_in_its_slot() -> None:
     assert pick_slot(table, [*conversation, 5, 6]) is table[0]  # its next turn
 
 
-def finished_request_and_an_empty_slot() -> tuple[list[Slot], list[int]]:
-    """Slot 0 holds a finished request (a 33-token system prompt, its own question, a
-    128-token answer); slot 1 is empty and least recently used. The next request shares
-    the system prompt."""
+HOST = RamCache(2**30)  # the engine's host-memory cache, holding no copy yet
+
+
+def finished_request_and_an_empty_slot(past: int = 148) -> tuple[list[Slot], list[int]]:
+    """Slot 0 holds a finished request: a 33-token system prompt, then ``past`` tokens of
+    its own question and answer; slot 1 is empty. The next request shares the system
+    prompt."""
     system = list(range(33))
     table = slots(set(), count=2)
-    table[0].cached = [*system, *range(1000, 1020), *range(2000, 2128)]
-    return table, [*system, *range(3000, 3020)]
+    table[0].cached = [*system, *range(1000, 1000 + past)]
+    return table, [*system, *range(-20, 0)]
 
 
 def test_with_the_host_memory_cache_a_shared_system_prompt_is_reused() -> None:
@@ -95,20 +103,34 @@ def test_with_the_host_memory_cache_a_shared_system_prompt_is_reused() -> None:
     which costs far less than prefilling the 33 shared tokens again (a new server's
     first requests went to its empty slots and prefilled whole)."""
     table, prompt = finished_request_and_an_empty_slot()
-    assert pick_slot(table, prompt, keeps_evicted=True) is table[0]
+    table[0].last_used, table[1].last_used = 2, 1  # the empty slot is the older
+    assert pick_slot(table, prompt, HOST) is table[0]
 
 
 def test_without_it_an_empty_slot_keeps_what_the_other_holds() -> None:
     table, prompt = finished_request_and_an_empty_slot()
+    table[0].last_used, table[1].last_used = 1, 2  # the finished request's is the older
     assert pick_slot(table, prompt) is table[1]
 
 
-def test_a_side_request_leaves_the_conversation_even_when_it_would_be_kept() -> None:
+def test_a_copied_token_weighs_evicted_token_cost() -> None:
+    """The shared 33 tokens against what a slot holds past them: reused up to
+    33 / EVICTED_TOKEN_COST tokens, an empty slot beyond."""
+    limit = round(33 / EVICTED_TOKEN_COST)
+    table, prompt = finished_request_and_an_empty_slot(past=limit - 50)
+    assert pick_slot(table, prompt, HOST) is table[0]
+    table, prompt = finished_request_and_an_empty_slot(past=limit + 50)
+    table[0].last_used, table[1].last_used = 1, 2
+    assert pick_slot(table, prompt, HOST) is table[1]
+
+
+def test_a_side_request_leaves_the_conversation_even_when_it_would_be_copied() -> None:
     """Copying 11k tokens out (and back for the next turn) for three shared ones is a loss."""
     conversation = list(range(11_000))
     table = slots(set(), count=2)
     table[0].cached = conversation
-    chosen = pick_slot(table, [*conversation[:3], -1, -2, -3], keeps_evicted=True)
+    table[0].last_used, table[1].last_used = 1, 2  # the conversation's slot is the older
+    chosen = pick_slot(table, [*conversation[:3], -1, -2, -3], HOST)
     assert chosen is table[1]
 
 

@@ -14,7 +14,9 @@ prefilled; ``PromptProcessed.cached_tokens`` says how much was reused. With a ho
 memory budget (``cache_ram_bytes``), a slot about to lose most of what it holds is
 copied out first, and a prompt that shares more with a kept copy than with its slot
 gets the copy written back (``ram_cache.py``), so conversations outnumbering the slots
-still only prefill their new tokens.
+still only prefill their new tokens. Slot choice weighs what a prompt would discard in a
+slot against what it reuses there, a token the cache copies out first at a fiftieth of
+one prefilled (``pick_slot``).
 
 Slot choice also keeps the busy sequences' ids consecutive where it can: llama.cpp
 splits a decode over a non-unified cache into one micro-batch per run of consecutive
@@ -58,7 +60,12 @@ import llama_cpp as lc
 from parley.backends.base import BackendEvent, Finished, FinishReason, PromptProcessed
 from parley.backends.common.gguf import LlamaModel
 from parley.backends.llama_cpp.output import OutputPipeline
-from parley.backends.llama_cpp.ram_cache import RamCache, common_prefix, saved_before_loss
+from parley.backends.llama_cpp.ram_cache import (
+    RamCache,
+    common_prefix,
+    restored_prefix,
+    saved_before_loss,
+)
 from parley.errors import InternalError, ParleyError, PreemptedError
 
 log = logging.getLogger(__name__)
@@ -117,45 +124,49 @@ class EngineConfig:
 REUSE_WORTH_A_RUN = 64
 
 # What discarding a token that the host-memory cache copies out first costs, in tokens of
-# prefill: the copy out, and back in if its conversation returns. Measured on 2 cores with
-# the bundled model (a 2,000-token sequence, 44 MiB): 5 us per token out and in, against
-# 3.9-6.2 ms per token of prefill, about 1/1000. Weighed at 1/50: a copy can still be
-# dropped from the cache's budget before its conversation comes back.
+# prefill: the copy out (of all the slot holds, at most twice what it loses), and back in
+# if its conversation returns. Measured on 2 cores with the bundled model (a 2,000-token
+# sequence, 44 MiB): 5 us per token out and in, against 3.9-6.2 ms per token of prefill,
+# about 1/1000. Weighed at 1/50: a copy can still be dropped from the cache's budget
+# before its conversation comes back.
 EVICTED_TOKEN_COST = 0.02
 
 
-def pick_slot(slots: list[Slot], prompt: list[int], *, keeps_evicted: bool = False) -> Slot | None:
+def pick_slot(slots: list[Slot], prompt: list[int], host: RamCache | None = None) -> Slot | None:
     """The free slot for ``prompt``, or None when every slot is busy.
 
-    Among the free slots reusing within ``REUSE_WORTH_A_RUN`` tokens of the longest
-    reusable prefix, the one leaving the busy sequence ids in the fewest runs; then the
-    one whose reused tokens outweigh most the tokens it holds past them (which the
-    prompt would discard; with ``keeps_evicted``, the engine's host-memory cache copies
-    those out first, so they weigh ``EVICTED_TOKEN_COST`` each); then the least
-    recently used. So a short prompt that shares only a template's opening with a long
-    conversation (Claude Code's side requests beside its main one) goes to another slot
-    and leaves the conversation in place, while a prompt sharing a system prompt with a
-    finished request reuses it rather than prefill it again in an empty slot."""
+    What a slot serves of the prompt is the prefix it shares with it, or what a copy in
+    the engine's host-memory cache ``host`` would write back into it. Among the free
+    slots serving within ``REUSE_WORTH_A_RUN`` tokens of the most, the one leaving the
+    busy sequence ids in the fewest runs; then the one whose served tokens outweigh most
+    the tokens it holds past them (which the prompt would discard; those the cache
+    copies out first weigh ``EVICTED_TOKEN_COST`` each); then the least recently used.
+
+    So a short prompt that shares only a template's opening with a long conversation
+    (Claude Code's side requests beside its main one) goes to another slot and leaves
+    the conversation in place; a prompt sharing a system prompt with a finished request
+    reuses that slot rather than prefill again in an empty one, when the slot holds
+    less than 50 times as much past the shared part; and a conversation coming back from
+    the cache goes to an empty slot rather than displace another."""
     free = [s for s in slots if s.job is None]
     if not free:
         return None
     busy = {s.seq_id for s in slots if s.job is not None}
-    reuse = {s.seq_id: common_prefix(s.cached, prompt) for s in free}
-    longest = max(reuse.values())
-    near = [s for s in free if reuse[s.seq_id] + REUSE_WORTH_A_RUN > longest]
-    return max(
-        near,
-        key=lambda s: (-_runs(busy | {s.seq_id}), _gain(s, reuse, keeps_evicted), -s.last_used),
-    )
+    shared = {s.seq_id: common_prefix(s.cached, prompt) for s in free}
+    served = dict(shared)
+    if host is not None:
+        best = host.best_prefix(prompt)
+        served = {i: restored_prefix(len(prompt), n, best) for i, n in shared.items()}
+    most = max(served.values())
+    near = [s for s in free if served[s.seq_id] + REUSE_WORTH_A_RUN > most]
 
+    def gain(slot: Slot) -> float:
+        """Tokens ``slot`` serves less the worth of those it holds and would lose."""
+        held, kept = len(slot.cached), shared[slot.seq_id]
+        weight = EVICTED_TOKEN_COST if host is not None and host.keeps(held, kept) else 1.0
+        return served[slot.seq_id] - (held - kept) * weight
 
-def _gain(slot: Slot, reuse: dict[int, int], keeps_evicted: bool) -> float:
-    """Tokens a prompt reuses in ``slot`` less the worth of those it would discard."""
-    kept = reuse[slot.seq_id]
-    discarded = len(slot.cached) - kept
-    if keeps_evicted and saved_before_loss(len(slot.cached), kept):
-        return kept - discarded * EVICTED_TOKEN_COST
-    return kept - discarded
+    return max(near, key=lambda s: (-_runs(busy | {s.seq_id}), gain(s), -s.last_used))
 
 
 def prompt_chunk(pending: int, room: int) -> int:
@@ -331,7 +342,7 @@ class Engine:
     def _admit(self) -> None:
         for rank, queue in sorted(self._waiting.items()):
             while queue:
-                slot = pick_slot(self._slots, queue[0].prompt, keeps_evicted=self._ram is not None)
+                slot = pick_slot(self._slots, queue[0].prompt, self._ram)
                 if slot is None and rank < BATCH:
                     slot = self._preempt_batch_job()
                 if slot is None:

@@ -39,9 +39,23 @@ class RamCache:
         self.used_bytes = 0
         self._copies: OrderedDict[int, _Copy] = OrderedDict()
         self._next_key = 0
+        self._bytes_per_token: float | None = None  # learnt from the copies made
 
     def __len__(self) -> int:
         return len(self._copies)
+
+    def best_prefix(self, prompt: list[int]) -> int:
+        """The longest prefix of ``prompt`` a copy holds (0 when shorter than MIN_TOKENS)."""
+        return self._best(prompt)[1]
+
+    def keeps(self, held: int, kept: int) -> bool:
+        """Whether the engine copies a slot holding ``held`` tokens here before a prompt
+        keeping ``kept`` of them takes it (``saved_before_loss``), and the copy fits the
+        budget, judged by the copies made so far."""
+        if not saved_before_loss(held, kept):
+            return False
+        per_token = self._bytes_per_token
+        return per_token is None or held * per_token <= self.budget_bytes
 
     def save(self, ctx: Any, seq_id: int, tokens: list[int]) -> None:
         """Copy sequence ``seq_id`` of ``ctx``, which holds ``tokens``, if worth it."""
@@ -52,6 +66,7 @@ class RamCache:
             self._copies.move_to_end(holder)
             return
         size = int(lc.llama_state_seq_get_size(ctx, seq_id))
+        self._bytes_per_token = size / len(tokens)
         if size > self.budget_bytes:
             return
         state = (ctypes.c_uint8 * size)()
@@ -70,15 +85,9 @@ class RamCache:
         that prefix is longer than the ``held`` tokens the sequence already shares with
         it. Returns the tokens the sequence holds after the write (llama.cpp empties it
         first, and leaves it empty if the write fails), or None when it was not touched."""
-        if len(prompt) - held < MIN_TOKENS:
-            return None  # too little left to prefill for a copy to save much
-        best_key, best = None, held
-        for key, copy in self._copies.items():
-            shared = common_prefix(copy.tokens, prompt)
-            if shared > best and shared >= MIN_TOKENS:
-                best_key, best = key, shared
-        if best_key is None:
-            return None
+        best_key, best = self._best(prompt)
+        if best_key is None or restored_prefix(len(prompt), held, best) == held:
+            return None  # no copy shares more, or too little is left to prefill to be worth it
         copy = self._copies[best_key]
         self._copies.move_to_end(best_key)
         if int(lc.llama_state_seq_set_data(ctx, copy.state, len(copy.state), seq_id)) == 0:
@@ -86,8 +95,26 @@ class RamCache:
             return []
         return list(copy.tokens)
 
+    def _best(self, prompt: list[int]) -> tuple[int | None, int]:
+        """The copy sharing the longest prefix with ``prompt``, at least MIN_TOKENS, and
+        that prefix; (None, 0) when none does."""
+        best_key, best = None, MIN_TOKENS - 1
+        for key, copy in self._copies.items():
+            shared = common_prefix(copy.tokens, prompt)
+            if shared > best:
+                best_key, best = key, shared
+        return (best_key, best) if best_key is not None else (None, 0)
+
     def _drop(self, key: int) -> None:
         self.used_bytes -= len(self._copies.pop(key).state)
+
+
+def restored_prefix(prompt_tokens: int, held: int, best: int) -> int:
+    """How much of a prompt of ``prompt_tokens`` a slot sharing ``held`` of them serves
+    once ``restore`` has run, when a copy holds ``best`` of them (``best_prefix``)."""
+    if prompt_tokens - held >= MIN_TOKENS and best > held:
+        return best
+    return held
 
 
 def saved_before_loss(held: int, kept: int) -> bool:
