@@ -10,7 +10,10 @@ with a copy than with its slot gets the copy written back into the slot
 
 Copies are few and large, so lookups scan them all. A new copy replaces the copies
 whose tokens it extends (the same conversation, earlier turns); least recently used
-copies go first once the byte budget is reached. Only the engine thread calls this.
+copies go first once the byte budget is reached. The engine's slot choice asks the
+same questions before it picks a slot (``best_prefix``, ``keeps``), so what it expects
+to reuse and to copy is what ``restore`` and ``save`` then do. Only the engine thread
+calls this.
 """
 
 from __future__ import annotations
@@ -98,12 +101,12 @@ class RamCache:
     def _best(self, prompt: list[int]) -> tuple[int | None, int]:
         """The copy sharing the longest prefix with ``prompt``, at least MIN_TOKENS, and
         that prefix; (None, 0) when none does."""
-        best_key, best = None, MIN_TOKENS - 1
+        best_key, best = None, 0
         for key, copy in self._copies.items():
             shared = common_prefix(copy.tokens, prompt)
-            if shared > best:
+            if shared >= MIN_TOKENS and shared > best:
                 best_key, best = key, shared
-        return (best_key, best) if best_key is not None else (None, 0)
+        return best_key, best
 
     def _drop(self, key: int) -> None:
         self.used_bytes -= len(self._copies.pop(key).state)
